@@ -1,0 +1,32 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from wormsk._utils import get_worms, n_neurons_from_width, neuron_names, worm_indices
+
+
+def test_get_worms_from_index_groups_and_default():
+    idx = pd.MultiIndex.from_tuples([("a", 0), ("a", 1), ("b", 0)], names=["worm", "frame"])
+    X = pd.DataFrame(np.zeros((3, 2)), index=idx)
+    assert list(get_worms(X)) == ["a", "a", "b"]
+    assert list(get_worms(X, groups=[1, 2, 2])) == [1, 2, 2]
+    assert list(get_worms(np.zeros((3, 2)))) == [0, 0, 0]
+    with pytest.raises(ValueError, match="groups has 2 entries but X has 3 rows"):
+        get_worms(X, groups=[1, 2])
+
+
+def test_worm_indices_keep_first_appearance_and_time_order():
+    worms = np.array(["b", "b", "a", "b", "a"])
+    out = worm_indices(worms)
+    assert [w for w, _ in out] == ["b", "a"]
+    np.testing.assert_array_equal(out[0][1], [0, 1, 3])
+    np.testing.assert_array_equal(out[1][1], [2, 4])
+
+
+def test_width_and_names():
+    assert n_neurons_from_width(6, 2) == 3
+    with pytest.raises(ValueError, match="not a multiple of n_channels=2"):
+        n_neurons_from_width(5, 2)
+    cols = ["AVAL_trace", "AVAL_deriv", "RID_trace", "RID_deriv"]
+    assert neuron_names(cols, 2) == ["AVAL", "RID"]
+    assert neuron_names(list(range(4)), 1) == ["n0", "n1", "n2", "n3"]

@@ -1,0 +1,111 @@
+"""Worm identity and column-layout helpers shared by every wormsk estimator.
+
+Worm identity travels with ``X`` as the DataFrame index level ``worm``; for numpy
+input it comes from a ``groups`` argument (routed by sklearn's metadata routing);
+without either, the whole input is one worm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+WORM_LEVEL = "worm"
+FRAME_LEVEL = "frame"
+CHANNELS = ("trace", "deriv")
+
+
+def get_worms(X, groups=None) -> np.ndarray:
+    """Return the worm identity of every row of ``X`` as a 1-D array.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        A recording table. A DataFrame whose index has a level named ``"worm"``
+        carries worm identity itself.
+    groups : array-like of shape (n_samples,), optional
+        Explicit worm identity; takes precedence over the index.
+
+    Returns
+    -------
+    worms : ndarray of shape (n_samples,)
+        One label per row; all zeros when neither source is available (the whole
+        input is one worm).
+    """
+    n_samples = _num_samples(X)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.ndim != 1:
+            raise ValueError(
+                f"groups must be 1-D with one worm label per row; got shape "
+                f"{groups.shape}."
+            )
+        if groups.shape[0] != n_samples:
+            raise ValueError(
+                f"groups has {groups.shape[0]} entries but X has {n_samples} rows; "
+                "give one worm label per row."
+            )
+        return groups
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and WORM_LEVEL in index.names:
+        return np.asarray(index.get_level_values(WORM_LEVEL))
+    if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
+        return np.asarray(index)
+    return np.zeros(n_samples, dtype=np.int64)
+
+
+def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
+    """Split row positions by worm, in order of each worm's first row.
+
+    Returns a list of ``(worm, positions)`` where ``positions`` are the row
+    positions of that worm in their original (time) order.
+    """
+    worms = np.asarray(worms)
+    if worms.size == 0:
+        return []
+    uniques, first, inverse = np.unique(worms, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    inverse = inverse.ravel()
+    rows = np.argsort(inverse, kind="stable")
+    bounds = np.cumsum(np.bincount(inverse, minlength=len(uniques)))[:-1]
+    per_worm = np.split(rows, bounds)
+    return [(uniques[k], per_worm[k]) for k in order]
+
+
+def n_neurons_from_width(n_features: int, n_channels: int) -> int:
+    """Number of neurons in a neuron-major table of ``n_features`` columns.
+
+    Raises a ``ValueError`` when the width is not a whole multiple of
+    ``n_channels``.
+    """
+    if not isinstance(n_channels, (int, np.integer)) or n_channels < 1:
+        raise ValueError(f"n_channels must be a positive integer; got {n_channels!r}.")
+    if n_features % n_channels:
+        raise ValueError(
+            f"X has {n_features} columns, which is not a multiple of "
+            f"n_channels={n_channels}: columns are neuron-major with n_channels "
+            f"per neuron. Use n_channels=1 to treat every column as a node."
+        )
+    return n_features // n_channels
+
+
+def neuron_names(columns, n_channels: int) -> list[str]:
+    """Neuron names of neuron-major columns such as ``AVAL_trace, AVAL_deriv``.
+
+    Falls back to ``"n0", "n1", ...`` when the columns carry no names.
+    """
+    n_neurons = n_neurons_from_width(len(columns), n_channels)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return [f"n{i}" for i in range(n_neurons)]
+    names = []
+    for i in range(n_neurons):
+        first = str(columns[i * n_channels])
+        names.append(first.rsplit("_", 1)[0] if "_" in first else first)
+    return names
+
+
+def _num_samples(X) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    return len(X)
