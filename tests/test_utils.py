@@ -30,3 +30,18 @@ def test_width_and_names():
     cols = ["AVAL_trace", "AVAL_deriv", "RID_trace", "RID_deriv"]
     assert neuron_names(cols, 2) == ["AVAL", "RID"]
     assert neuron_names(list(range(4)), 1) == ["n0", "n1", "n2", "n3"]
+
+
+def test_check_recording_index_refuses_duplicates_and_disorder():
+    from wormsk._utils import check_recording_index
+
+    def table(pairs):
+        idx = pd.MultiIndex.from_tuples(pairs, names=["worm", "frame"])
+        return pd.DataFrame(np.zeros((len(pairs), 2)), index=idx)
+
+    check_recording_index(table([("a", 0), ("b", 0), ("a", 1), ("b", 1)]))  # interleaved ok
+    check_recording_index(np.zeros((3, 2)))  # arrays carry no index to check
+    with pytest.raises(ValueError, match=r"more than one row for worm 'a', frame 1"):
+        check_recording_index(table([("a", 0), ("a", 1), ("a", 1)]))
+    with pytest.raises(ValueError, match=r"worm 'b' are out of order: frame 0 comes after"):
+        check_recording_index(table([("a", 0), ("b", 1), ("b", 0)]))

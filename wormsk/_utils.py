@@ -109,3 +109,53 @@ def _num_samples(X) -> int:
     if shape is not None and len(shape) > 0:
         return int(shape[0])
     return len(X)
+
+
+def plain(value):
+    """``value`` as a plain Python scalar, so messages read ``'w0'``, not
+    ``np.str_('w0')``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_recording_index(X) -> None:
+    """Refuse duplicate ``(worm, frame)`` rows and frames out of order within a worm.
+
+    Only DataFrames whose index has both a ``"worm"`` and a ``"frame"`` level are
+    checked; any other input passes unchanged. Rows of different worms may
+    interleave, but each worm's rows must be in increasing frame order.
+
+    Raises
+    ------
+    ValueError
+        Naming the first duplicated ``(worm, frame)`` pair, or the worm and the
+        two frames that are out of order.
+    """
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.MultiIndex):
+        return
+    if WORM_LEVEL not in index.names or FRAME_LEVEL not in index.names:
+        return
+    worms = index.get_level_values(WORM_LEVEL)
+    frames = index.get_level_values(FRAME_LEVEL)
+    duplicated = pd.MultiIndex.from_arrays([worms, frames]).duplicated()
+    if duplicated.any():
+        i = int(np.flatnonzero(duplicated)[0])
+        raise ValueError(
+            f"X has more than one row for worm {plain(worms[i])!r}, frame "
+            f"{plain(frames[i])!r}: "
+            "each (worm, frame) pair must appear once. Drop the duplicates, e.g. "
+            "X[~X.index.duplicated()]."
+        )
+    codes, _ = pd.factorize(worms)
+    order = np.argsort(codes, kind="stable")
+    codes, frames_sorted = codes[order], np.asarray(frames)[order]
+    same_worm = codes[1:] == codes[:-1]
+    backwards = same_worm & (frames_sorted[1:] < frames_sorted[:-1])
+    if backwards.any():
+        j = int(np.flatnonzero(backwards)[0])
+        raise ValueError(
+            f"Frames of worm {plain(worms[order[j]])!r} are out of order: frame "
+            f"{plain(frames_sorted[j + 1])!r} comes after frame "
+            f"{plain(frames_sorted[j])!r}. Rows "
+            "of a worm must be in time order; sort with X.sort_index()."
+        )

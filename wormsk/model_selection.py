@@ -1,0 +1,308 @@
+"""Cross-validation that respects worms.
+
+:class:`LeaveWormsOut` tests on worms never seen in training (the paper's
+unseen-population protocol, including its dataset-enlargement experiment);
+:class:`WormBlockKFold` tests on held-out blocks of frames of the training worms
+(the seen-population protocol). Both take worm identity from ``groups`` or, when
+``groups`` is not given, from the DataFrame index level ``"worm"``, and both
+request ``groups`` through sklearn's metadata routing as ``GroupKFold`` does.
+"""
+
+from __future__ import annotations
+
+import numbers
+from itertools import combinations
+from math import comb
+
+import numpy as np
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection._split import GroupsConsumerMixin
+from sklearn.utils import check_random_state, indexable
+
+from wormsk._utils import check_recording_index, get_worms, plain, worm_indices
+
+__all__ = ["LeaveWormsOut", "WormBlockKFold"]
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+
+def _has_worm_identity(X, groups):
+    if groups is not None:
+        return True
+    index = getattr(X, "index", None)
+    names = getattr(index, "names", None) or []
+    return "worm" in names
+
+
+class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
+    """Hold out whole worms: every combination of test (or training) worms.
+
+    With ``n_test_worms=k`` every combination of ``k`` worms is a test set and the
+    other worms train; with ``n_train_worms=k`` every combination of ``k`` worms
+    trains and all the others are tested (the paper's dataset-enlargement
+    experiment). Give at most one of the two; by default one worm is held out at
+    a time. Combinations follow :func:`itertools.combinations` over the worms in
+    order of first appearance, so the order of splits is deterministic.
+
+    Parameters
+    ----------
+    n_test_worms : int, default=None
+        Number of worms in each test set (1 when neither parameter is given).
+    n_train_worms : int, default=None
+        Number of worms in each training set.
+
+    See Also
+    --------
+    sklearn.model_selection.LeavePGroupsOut : the same for ``n_test_worms``, with
+        groups in sorted order and no default from the index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.model_selection import LeaveWormsOut
+    >>> groups = np.array(["a", "a", "b", "c"])
+    >>> X = np.zeros((4, 2))
+    >>> for train, test in LeaveWormsOut(n_train_worms=2).split(X, groups=groups):
+    ...     print(train, test)
+    [0 1 2] [3]
+    [0 1 3] [2]
+    [2 3] [0 1]
+    """
+
+    def __init__(self, n_test_worms=None, n_train_worms=None):
+        self.n_test_worms = n_test_worms
+        self.n_train_worms = n_train_worms
+
+    def split(self, X, y=None, groups=None):
+        """Generate train and test row positions, one pair per combination.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Recording table.
+        y : array-like of shape (n_samples,), default=None
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Worm of every row. Defaults to the DataFrame index level ``"worm"``.
+
+        Yields
+        ------
+        train : ndarray
+            Row positions of the training worms.
+        test : ndarray
+            Row positions of the test worms.
+
+        Raises
+        ------
+        ValueError
+            When there is no worm identity, or too few worms for the request.
+        """
+        per_worm, k, k_is_test = self._worms(X, groups)
+        indexable(X, y, groups)
+        return self._generate(per_worm, k, k_is_test)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of splits: the number of combinations of worms.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like, default=None
+            Used only for its index level ``"worm"`` when ``groups`` is None.
+        y : object
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Worm of every row.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        if X is None and groups is None:
+            raise ValueError(
+                "LeaveWormsOut.get_n_splits needs the worms: pass groups, or X "
+                "indexed by ('worm', 'frame')."
+            )
+        if X is None:
+            X = np.empty((len(groups), 0))
+        per_worm, k, _ = self._worms(X, groups)
+        return comb(len(per_worm), k)
+
+    def _worms(self, X, groups):
+        if self.n_test_worms is not None and self.n_train_worms is not None:
+            raise ValueError(
+                "Give at most one of n_test_worms and n_train_worms; got "
+                f"n_test_worms={self.n_test_worms!r}, "
+                f"n_train_worms={self.n_train_worms!r}."
+            )
+        if self.n_train_worms is not None:
+            _positive_int(self.n_train_worms, "n_train_worms")
+            k, k_is_test, param = self.n_train_worms, False, "n_train_worms"
+        else:
+            k = 1 if self.n_test_worms is None else self.n_test_worms
+            _positive_int(k, "n_test_worms")
+            k_is_test, param = True, "n_test_worms"
+        if not _has_worm_identity(X, groups):
+            raise ValueError(
+                "LeaveWormsOut needs to know the worm of every row: pass groups, "
+                "or X as a DataFrame indexed by ('worm', 'frame')."
+            )
+        per_worm = worm_indices(get_worms(X, groups))
+        if len(per_worm) < k + 1:
+            other = "train" if k_is_test else "test"
+            raise ValueError(
+                f"LeaveWormsOut({param}={k}) needs at least {k + 1} worms ({k} to "
+                f"{'test' if k_is_test else 'train'} and at least 1 to {other}); "
+                f"got {len(per_worm)}: {[plain(w) for w, _ in per_worm]}."
+            )
+        return per_worm, k, k_is_test
+
+    @staticmethod
+    def _generate(per_worm, k, k_is_test):
+        n_worms = len(per_worm)
+        for chosen in combinations(range(n_worms), k):
+            picked = np.zeros(n_worms, dtype=bool)
+            picked[list(chosen)] = True
+            test_worms = picked if k_is_test else ~picked
+            test = np.sort(np.concatenate(
+                [rows for (_, rows), t in zip(per_worm, test_worms) if t]
+            ))
+            train = np.sort(np.concatenate(
+                [rows for (_, rows), t in zip(per_worm, test_worms) if not t]
+            ))
+            yield train, test
+
+
+class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
+    """K-fold over blocks of consecutive frames, dealt out worm by worm.
+
+    Each worm's rows are cut into consecutive blocks of ``block_size`` frames (the
+    last block of a worm may be shorter); no block straddles two worms. The blocks
+    of each worm are shuffled and dealt into the ``n_splits`` folds in turn, the
+    dealing continuing from worm to worm so that fold sizes stay balanced. Every
+    row is in exactly one test fold and every fold draws from every worm. This is
+    the paper's seen-population protocol (8-frame blocks, 10 folds).
+
+    Worm identity comes from ``groups``, else the DataFrame index level
+    ``"worm"``; without either, the whole input is one worm. Rows of a worm must
+    be in time order (checked for a DataFrame indexed by ``("worm", "frame")``).
+
+    Parameters
+    ----------
+    n_splits : int, default=10
+        Number of folds, at least 2.
+    block_size : int, default=8
+        Frames per block.
+    shuffle : bool, default=True
+        Shuffle each worm's blocks before dealing them. With ``shuffle=False``
+        fold ``k`` gets blocks ``k, k + n_splits, ...`` of the first worm.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle; only valid with ``shuffle=True``.
+
+    Raises
+    ------
+    ValueError
+        From ``split`` when a worm has fewer than ``n_splits`` blocks (it could
+        not appear in every fold), naming the worm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.model_selection import WormBlockKFold
+    >>> X = np.zeros((12, 1))
+    >>> cv = WormBlockKFold(n_splits=2, block_size=3, shuffle=False)
+    >>> for train, test in cv.split(X, groups=[0] * 6 + [1] * 6):
+    ...     print(test)
+    [0 1 2 6 7 8]
+    [ 3  4  5  9 10 11]
+    """
+
+    def __init__(self, n_splits=10, block_size=8, shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.block_size = block_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def split(self, X, y=None, groups=None):
+        """Generate train and test row positions, one pair per fold.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Recording table.
+        y : array-like of shape (n_samples,), default=None
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Worm of every row. Defaults to the DataFrame index level ``"worm"``,
+            else the whole input is one worm.
+
+        Yields
+        ------
+        train : ndarray
+            Row positions outside the fold.
+        test : ndarray
+            Row positions of the fold.
+        """
+        fold = self._fold_of_rows(X, groups)
+        indexable(X, y, groups)
+        return self._generate(fold, self.n_splits)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of folds.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        _positive_int(self.n_splits, "n_splits")
+        return self.n_splits
+
+    def _fold_of_rows(self, X, groups):
+        _positive_int(self.n_splits, "n_splits")
+        if self.n_splits < 2:
+            raise ValueError(f"n_splits must be at least 2; got {self.n_splits}.")
+        _positive_int(self.block_size, "block_size")
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be True or False; got {self.shuffle!r}.")
+        if not self.shuffle and self.random_state is not None:
+            raise ValueError(
+                "Setting random_state has no effect since shuffle is False; leave "
+                "random_state=None or set shuffle=True."
+            )
+        check_recording_index(X)
+        rng = check_random_state(self.random_state)
+        worms = get_worms(X, groups)
+        if len(worms) == 0:
+            raise ValueError("WormBlockKFold cannot split X with no rows.")
+        fold = np.empty(len(worms), dtype=np.intp)
+        dealt = 0
+        for worm, rows in worm_indices(worms):
+            n_blocks = -(-rows.size // self.block_size)
+            if rows.size < self.block_size or n_blocks < self.n_splits:
+                raise ValueError(
+                    f"Worm {plain(worm)!r} has {rows.size} frames, which make "
+                    f"{n_blocks} block(s) of block_size={self.block_size}, fewer than "
+                    f"n_splits={self.n_splits}: every fold must draw from every "
+                    f"worm. Each worm needs at least "
+                    f"{self.block_size * (self.n_splits - 1) + 1} frames; lower "
+                    "block_size or n_splits, or drop the worm."
+                )
+            order = rng.permutation(n_blocks) if self.shuffle else np.arange(n_blocks)
+            fold_of_block = np.empty(n_blocks, dtype=np.intp)
+            fold_of_block[order] = (dealt + np.arange(n_blocks)) % self.n_splits
+            dealt += n_blocks
+            fold[rows] = fold_of_block[np.arange(rows.size) // self.block_size]
+        return fold
+
+    @staticmethod
+    def _generate(fold, n_splits):
+        for k in range(n_splits):
+            test = fold == k
+            yield np.flatnonzero(~test), np.flatnonzero(test)

@@ -1,0 +1,402 @@
+"""Per-worm scaling and trajectory targets built within worms.
+
+A decoder generalizes to unseen worms when every worm is normalized by its own
+statistics (Wang et al. 2021): :class:`PerWormScaler` computes them from each
+worm's rows at ``transform`` time. :func:`make_trajectory_targets` turns a
+recording table into (state, next ``horizon`` states) pairs without crossing a
+worm boundary.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from wormsk._utils import (
+    FRAME_LEVEL,
+    check_recording_index,
+    get_worms,
+    plain,
+    worm_indices,
+)
+
+__all__ = ["PerWormScaler", "make_trajectory_targets"]
+
+_METHODS = ("minmax", "standard", "robust")
+# A range or spread this small relative to the column's magnitude is float noise
+# on a constant column, not signal worth stretching to the full feature range.
+_RTOL = 10 * np.finfo(np.float64).eps
+
+
+class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale every column of every worm by that worm's own statistics.
+
+    The statistics are computed at ``transform`` time from the rows of each worm
+    in the call, so an unseen worm is scaled by itself and never by the training
+    worms. ``fit`` only records the input width (and column names).
+
+    Worm identity comes from ``groups`` when given, else from the DataFrame index
+    level ``"worm"``; without either, the whole input is one worm. Inside
+    ``cross_val_score`` or ``GridSearchCV`` sklearn passes no ``groups`` to
+    ``transform`` at prediction time, so give a DataFrame indexed by
+    ``("worm", "frame")`` (or test one worm per fold) to keep worms apart there.
+
+    Parameters
+    ----------
+    method : {"minmax", "standard", "robust"}, default="minmax"
+        ``"minmax"`` maps each worm's column minimum and maximum to
+        ``feature_range`` (the paper's normalization). ``"standard"`` removes the
+        worm's column mean and divides by its standard deviation (``ddof=0``).
+        ``"robust"`` maps the worm's column percentiles ``quantile_range`` to
+        ``feature_range``, so that one spike does not squash a whole trace; values
+        beyond those percentiles fall outside ``feature_range`` (no clipping).
+    feature_range : tuple (min, max), default=(0, 1)
+        Target range of ``"minmax"`` and ``"robust"``. The authors' code used
+        ``(-1, 1)``.
+    quantile_range : tuple (q_min, q_max), default=(1.0, 99.0)
+        Percentiles used by ``"robust"``, with ``0 <= q_min < q_max <= 100``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``; only defined when ``X`` has string column
+        names.
+
+    Notes
+    -----
+    - Output follows the input: a DataFrame in gives a DataFrame out with the same
+      index (``worm``, ``frame``) and columns, so that worm identity reaches the
+      next step of a ``Pipeline`` (a wormsk estimator batches and normalizes per
+      worm from that index). Array input gives an array, or a DataFrame with
+      ``set_output(transform="pandas")``.
+    - Constant columns (including every column of a one-frame worm) map to the
+      middle of ``feature_range`` for ``"minmax"`` and ``"robust"`` and to 0 for
+      ``"standard"``; never NaN or inf. For ``"robust"``, a column whose
+      percentiles coincide falls back to its minimum and maximum.
+    - NaN is ignored in the statistics and kept in the output at the same
+      positions (as sklearn's scalers do; put an imputer after the scaler if the
+      next step refuses NaN). A column that is all NaN within a worm stays NaN.
+      Infinite values are refused with an error naming the worm and column.
+    - ``numpy`` input of dtype float32 stays float32.
+    - For ``numpy`` input, pass worm identity as ``groups``: directly to
+      ``fit_transform``/``transform``, as ``perwormscaler__groups`` to a
+      ``Pipeline``, or through metadata routing after
+      ``set_transform_request(groups=True)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.preprocessing import PerWormScaler
+    >>> X = np.array([[0.0], [2.0], [10.0], [30.0]])
+    >>> PerWormScaler().fit_transform(X, groups=["a", "a", "b", "b"]).ravel()
+    array([0., 1., 0., 1.])
+    """
+
+    def __init__(
+        self, method="minmax", feature_range=(0, 1), quantile_range=(1.0, 99.0)
+    ):
+        self.method = method
+        self.feature_range = feature_range
+        self.quantile_range = quantile_range
+
+    def fit(self, X, y=None):
+        """Record the width (and column names) of ``X``.
+
+        ``fit`` learns nothing about worms, so it takes no ``groups``: with
+        metadata routing, ``set_transform_request(groups=True)`` alone routes
+        ``groups`` to ``fit_transform`` and ``transform``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Recording table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PerWormScaler
+        """
+        self._check_params()
+        validate_data(self, X, reset=True, dtype=FLOAT_DTYPES, ensure_all_finite=False)
+        return self
+
+    def transform(self, X, groups=None):
+        """Scale each worm's columns by that worm's own statistics.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Recording table with the width seen in ``fit``.
+        groups : array-like of shape (n_samples,), default=None
+            Worm of every row. Defaults to the index level ``"worm"``, else the
+            whole input is one worm.
+
+        Returns
+        -------
+        X_scaled : DataFrame or ndarray of shape (n_samples, n_features)
+            New data: a DataFrame with ``X``'s index and columns when ``X`` is a
+            DataFrame (or with ``set_output(transform="pandas")``), else an array.
+        """
+        check_is_fitted(self)
+        self._check_params()
+        X_in = X
+        X = validate_data(
+            self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False
+        )
+        worms = _worms_of(X_in, X, groups)
+        self._check_no_inf(X, worms)
+        out = np.empty_like(X)
+        for _, rows in worm_indices(worms):
+            if rows[-1] - rows[0] + 1 == rows.size:
+                # A worm stored contiguously is a slice: scale straight into the
+                # output view instead of through fancy-indexed copies.
+                rows = slice(rows[0], rows[-1] + 1)
+                self._scale_block(X[rows], out[rows])
+            else:
+                out[rows] = self._scale_block(X[rows], np.empty_like(X[rows]))
+        if isinstance(X_in, pd.DataFrame):
+            # Worm identity must survive the scaler so that a wormsk estimator
+            # after it in a Pipeline still batches and normalizes per worm.
+            return pd.DataFrame(out, index=X_in.index, columns=X_in.columns)
+        return out
+
+    def fit_transform(self, X, y=None, groups=None):
+        """Fit, then scale each worm by its own statistics.
+
+        Defined here (rather than inherited) so that ``groups`` reaches
+        ``transform`` from a ``Pipeline`` (``perwormscaler__groups=...``) and
+        through metadata routing (after ``set_transform_request(groups=True)``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Recording table.
+        y : None
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Worm of every row (see :meth:`transform`).
+
+        Returns
+        -------
+        X_scaled : DataFrame or ndarray of shape (n_samples, n_features)
+            As for :meth:`transform`.
+        """
+        return self.fit(X, y).transform(X, groups=groups)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _check_params(self):
+        if self.method not in _METHODS:
+            raise ValueError(
+                f"method must be one of {_METHODS}; got {self.method!r}."
+            )
+        lo, hi = _pair(self.feature_range, "feature_range")
+        if not lo < hi:
+            raise ValueError(
+                f"feature_range must be (min, max) with min < max; got "
+                f"{self.feature_range!r}."
+            )
+        q_lo, q_hi = _pair(self.quantile_range, "quantile_range")
+        if not 0 <= q_lo < q_hi <= 100:
+            raise ValueError(
+                "quantile_range must be (q_min, q_max) with 0 <= q_min < q_max <= "
+                f"100; got {self.quantile_range!r}."
+            )
+
+    def _check_no_inf(self, X, worms):
+        inf = np.isinf(X)
+        if not inf.any():
+            return
+        row, col = np.argwhere(inf)[0]
+        names = getattr(self, "feature_names_in_", None)
+        column = repr(plain(names[col])) if names is not None else f"{col}"
+        raise ValueError(
+            f"X contains infinity in column {column} of worm "
+            f"{plain(worms[row])!r} (row {row}); PerWormScaler accepts finite "
+            "values and NaN only."
+        )
+
+    def _scale_block(self, B, dest):
+        """Write one worm's rows ``B``, scaled, into ``dest`` and return it."""
+        has_nan = np.isnan(B).any()
+        with warnings.catch_warnings():
+            # All-NaN columns legitimately produce NaN statistics; they stay NaN.
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            if self.method == "standard":
+                mean = np.nanmean(B, axis=0) if has_nan else B.mean(axis=0)
+                std = np.nanstd(B, axis=0) if has_nan else B.std(axis=0)
+                constant = std <= _RTOL * np.abs(mean)
+                scale = np.divide(1.0, std, out=np.zeros_like(std), where=~constant)
+                np.subtract(B, mean, out=dest)
+                dest *= scale
+                return dest
+            lo_out, hi_out = (float(v) for v in self.feature_range)
+            low = np.nanmin(B, axis=0) if has_nan else B.min(axis=0)
+            high = np.nanmax(B, axis=0) if has_nan else B.max(axis=0)
+            if self.method == "robust":
+                pct = np.nanpercentile if has_nan else np.percentile
+                q_low, q_high = pct(B, self.quantile_range, axis=0)
+                spread = ~_flat(q_low, q_high)
+                low = np.where(spread, q_low, low)
+                high = np.where(spread, q_high, high)
+            constant = _flat(low, high)
+            width = np.where(constant, 1.0, high - low)
+            scale = np.where(constant, 0.0, (hi_out - lo_out) / width)
+            offset = np.where(constant, (lo_out + hi_out) / 2, lo_out)
+        np.subtract(B, low, out=dest)
+        dest *= scale
+        dest += offset
+        return dest
+
+
+def _worms_of(X_in, X, groups):
+    """Worm of every row, read from the caller's object only if it has an index."""
+    return get_worms(X_in if isinstance(X_in, pd.DataFrame) else X, groups)
+
+
+def _flat(low, high):
+    """True where ``high - low`` is zero up to float noise (NaN counts as flat)."""
+    with np.errstate(invalid="ignore"):
+        flat = (high - low) <= _RTOL * np.maximum(np.abs(low), np.abs(high))
+    return flat | np.isnan(low) | np.isnan(high)
+
+
+def _pair(value, name):
+    try:
+        lo, hi = value
+        return float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a pair of numbers (min, max); got {value!r}."
+        ) from None
+
+
+def make_trajectory_targets(
+    X,
+    horizon: int = 16,
+    stride: int = 1,
+    groups=None,
+    *,
+    return_groups: bool = False,
+):
+    """Pair every frame with the next ``horizon`` frames of the same worm.
+
+    Row ``i`` of ``Y`` holds the states at frames ``t+1, ..., t+horizon`` that
+    follow row ``i`` of ``X_t`` (frame ``t``), flattened frame-major: all columns
+    of frame ``t+1``, then all columns of frame ``t+2``, and so on. A window never
+    crosses from one worm into another, and for a DataFrame with an integer
+    ``"frame"`` level it never crosses a gap in the frame numbers either (frames
+    dropped as ``nostate``, say). A worm (or gap-free stretch) with no more than
+    ``horizon`` frames contributes nothing.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        Recording table, each worm's rows in time order (checked for a
+        DataFrame indexed by ``("worm", "frame")``).
+    horizon : int, default=16
+        Number of future frames in each target row.
+    stride : int, default=1
+        Keep every ``stride``-th start frame of each worm (or gap-free stretch).
+    groups : array-like of shape (n_samples,), default=None
+        Worm of every row. Defaults to the index level ``"worm"``, else the whole
+        input is one worm.
+    return_groups : bool, default=False
+        Also return the worm of every kept row (useful with numpy input, to pass
+        on to a splitter).
+
+    Returns
+    -------
+    X_t : DataFrame or ndarray of shape (n_windows, n_features)
+        The kept rows of ``X``; a DataFrame keeps its index and columns.
+    Y : DataFrame or ndarray of shape (n_windows, horizon * n_features)
+        Targets. For a DataFrame, a DataFrame on ``X_t``'s index with columns
+        ``"<column>+<k>"`` (``"AVAL_trace+1"``, ``"AVAL_deriv+1"``, ...,
+        ``"AVAL_trace+16"``, ...); for an array, an array.
+    groups_t : ndarray of shape (n_windows,)
+        Only when ``return_groups=True``.
+
+    Raises
+    ------
+    ValueError
+        When no worm has more than ``horizon`` consecutive frames, or the index
+        has duplicate or out-of-order frames.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.preprocessing import make_trajectory_targets
+    >>> X = np.arange(10.0).reshape(5, 2)
+    >>> X_t, Y = make_trajectory_targets(X, horizon=2)
+    >>> X_t
+    array([[0., 1.],
+           [2., 3.],
+           [4., 5.]])
+    >>> Y[0]
+    array([2., 3., 4., 5.])
+    """
+    for name, value in (("horizon", horizon), ("stride", stride)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or (
+            value < 1
+        ):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    is_frame = isinstance(X, pd.DataFrame)
+    if is_frame:
+        check_recording_index(X)
+    values = check_array(X, dtype=None, ensure_all_finite=False)
+    worms = get_worms(X, groups)
+    frames = None
+    if is_frame and FRAME_LEVEL in (X.index.names or []):
+        level = X.index.get_level_values(FRAME_LEVEL)
+        if pd.api.types.is_integer_dtype(level):
+            frames = np.asarray(level)
+
+    starts, longest = [], (None, 0)
+    for worm, rows in worm_indices(worms):
+        cuts = []
+        if frames is not None:
+            cuts = np.flatnonzero(np.diff(frames[rows]) != 1) + 1
+        for stretch in np.split(rows, cuts):
+            if stretch.size > longest[1]:
+                longest = (worm, stretch.size)
+            n_starts = stretch.size - horizon
+            if n_starts > 0:
+                offsets = np.arange(0, n_starts, stride)
+                starts.append(stretch[offsets[:, None] + np.arange(horizon + 1)])
+    if not starts:
+        raise ValueError(
+            f"No worm has more than horizon={horizon} consecutive frames (the "
+            f"longest stretch is {longest[1]} frames, worm "
+            f"{plain(longest[0])!r}); each window needs horizon + 1 frames. Use a "
+            "smaller horizon."
+        )
+    windows = np.concatenate(starts)
+    windows = windows[np.argsort(windows[:, 0], kind="stable")]
+    keep = windows[:, 0]
+    Y = values[windows[:, 1:]].reshape(len(windows), -1)
+    if is_frame:
+        X_t = X.iloc[keep]
+        columns = [f"{c}+{k}" for k in range(1, horizon + 1) for c in X.columns]
+        Y = pd.DataFrame(Y, index=X_t.index, columns=columns, copy=False)
+    else:
+        X_t = values[keep]
+    if return_groups:
+        return X_t, Y, np.asarray(worms)[keep]
+    return X_t, Y
