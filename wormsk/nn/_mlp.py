@@ -1,0 +1,92 @@
+"""The paper's structure-agnostic MLP."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._blocks import (
+    MLPBlock,
+    _check_choice,
+    _check_frames,
+    _check_positive_int,
+    init_weights,
+)
+
+__all__ = ["WormMLP"]
+
+
+class WormMLP(nn.Module):
+    """The paper's MLP: a shared node encoder, aggregation over neurons, an MLP, a head.
+
+    Every neuron's channels go through the same node encoder g_enc (C -> h -> h);
+    the N encodings are concatenated (neuron identity kept) or summed; a 2-layer MLP
+    and a linear head follow. All MLP blocks are Linear-ELU-Linear-ELU followed, when
+    ``norm=True``, by a normalization with the statistics of the current batch in
+    train *and* eval mode (one batch = frames of one worm; see
+    :class:`~wormsk.nn.BatchStatNorm`). A batch of one frame therefore gives a
+    degenerate but finite output in eval mode and a ``ValueError`` in training mode.
+
+    Parameters
+    ----------
+    n_neurons : int
+        Number of neurons (nodes) N.
+    n_channels : int, default=2
+        Channels per neuron C (trace, derivative).
+    n_outputs : int, default=2
+        Outputs per frame (``readout="graph"``) or per neuron (``readout="node"``).
+    hidden_size : int, default=16
+        Width h of every hidden layer.
+    aggregation : {"concat", "sum"}, default="concat"
+        How node encodings are combined: concatenation gives (B, N*h), sum (B, h).
+    readout : {"graph", "node"}, default="graph"
+        ``"graph"``: output (B, n_outputs). ``"node"``: the head emits
+        N * n_outputs values reshaped to (B, N, n_outputs) (the Markov step).
+    norm : bool, default=True
+        Use batch-statistics normalization after every MLP block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = WormMLP(n_neurons=15, n_outputs=7)
+    >>> net(torch.rand(32, 15, 2)).shape
+    torch.Size([32, 7])
+    >>> WormMLP(15, n_outputs=2, readout="node")(torch.rand(32, 15, 2)).shape
+    torch.Size([32, 15, 2])
+    """
+
+    def __init__(
+        self,
+        n_neurons: int,
+        n_channels: int = 2,
+        n_outputs: int = 2,
+        hidden_size: int = 16,
+        aggregation: str = "concat",
+        readout: str = "graph",
+        norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.n_neurons = _check_positive_int(n_neurons, "n_neurons")
+        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        self.n_outputs = _check_positive_int(n_outputs, "n_outputs")
+        self.hidden_size = h = _check_positive_int(hidden_size, "hidden_size")
+        self.aggregation = _check_choice(aggregation, "aggregation", ("concat", "sum"))
+        self.readout = _check_choice(readout, "readout", ("graph", "node"))
+        self.norm = bool(norm)
+
+        self.encoder = MLPBlock(n_channels, h, h, norm)
+        agg_width = n_neurons * h if aggregation == "concat" else h
+        self.mlp = MLPBlock(agg_width, h, h, norm)
+        head_width = n_outputs * (n_neurons if readout == "node" else 1)
+        self.head = nn.Linear(h, head_width)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout."""
+        _check_frames(x, self.n_neurons, self.n_channels)
+        z = self.encoder(x)
+        z = z.flatten(1) if self.aggregation == "concat" else z.sum(dim=1)
+        out = self.head(self.mlp(z))
+        if self.readout == "node":
+            out = out.view(x.shape[0], self.n_neurons, self.n_outputs)
+        return out
