@@ -1,0 +1,328 @@
+"""Download-once caching of the real datasets (pooch underneath)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+#: Environment variable that overrides the default data directory.
+DATA_HOME_ENV = "WORMSK_DATA"
+
+#: The remote files wormsk knows how to fetch. ``url`` is a direct download link
+#: (an OSF file is ``https://osf.io/<file-id>/download``); ``None`` means no file
+#: link is recorded yet: fetching then fails at once and says where to put the
+#: file by hand (or set the URL here, or pass ``url=`` to the fetcher).
+#: ``sha256`` is the file's digest; ``None`` means unknown, in which case the
+#: digest is pinned in ``<file>.sha256`` at first download and checked after.
+REMOTE_FILES: dict[str, dict] = {
+    "WT_NoStim.mat": {
+        "dataset": "kato2015",
+        "project": "https://osf.io/2395t/",
+        "url": None,
+        "sha256": "7531811c1718e26a0455f59cb2f8188cf25809278cfea85770dfe03315a0098a",
+    },
+    "n2_prelet.mat": {
+        "dataset": "nichols2017",
+        "project": "https://osf.io/kbf38/",
+        "url": None,
+        "sha256": None,
+    },
+    "npr1_prelet.mat": {
+        "dataset": "nichols2017",
+        "project": "https://osf.io/kbf38/",
+        "url": None,
+        "sha256": None,
+    },
+}
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def get_data_home(data_home=None) -> Path:
+    """Directory where wormsk keeps downloaded datasets (created if missing).
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        Explicit directory. Default: the ``WORMSK_DATA`` environment variable if
+        set, else ``~/wormsk_data``.
+
+    Returns
+    -------
+    path : Path
+
+    Examples
+    --------
+    >>> from wormsk.datasets import get_data_home
+    >>> get_data_home("/tmp/wormsk_data").name
+    'wormsk_data'
+    """
+    if data_home is None:
+        data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
+    path = Path(data_home).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pin_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _expected_digest(fname: str, path: Path) -> str | None:
+    known = REMOTE_FILES[fname]["sha256"]
+    if known:
+        return known
+    pin = _pin_path(path)
+    return pin.read_text().split()[0] if pin.is_file() else None
+
+
+def _write_pin(path: Path, digest: str) -> None:
+    pin = _pin_path(path)
+    tmp = pin.with_name(pin.name + ".tmp")
+    tmp.write_text(f"{digest}  {path.name}\n")
+    os.replace(tmp, pin)
+
+
+def _hand_message(fname: str, path: Path) -> str:
+    project = REMOTE_FILES[fname]["project"]
+    return (
+        f"Download {fname} by hand from {project} and put it at {path} (or set the "
+        f"{DATA_HOME_ENV} environment variable / data_home to the directory that "
+        "holds it)."
+    )
+
+
+def _copy_local(url, output_file, pooch=None):
+    """pooch downloader for file:// URLs (local mirrors and tests)."""
+    source = Path(unquote(urlparse(url).path))
+    with open(source, "rb") as src:
+        if isinstance(output_file, (str, os.PathLike)):
+            with open(output_file, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        else:
+            shutil.copyfileobj(src, output_file)
+
+
+def _downloader(url: str):
+    import pooch
+
+    parts = urlparse(url)
+    if parts.scheme == "https":
+        return pooch.HTTPDownloader(progressbar=False, timeout=30)
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return pooch.HTTPDownloader(progressbar=False, timeout=30)
+    if parts.scheme == "file":
+        return _copy_local
+    raise ValueError(
+        f"Refusing to download from {url!r}: only https:// URLs (plus file:// and "
+        "http:// on this machine's loopback address, for local mirrors) are allowed."
+    )
+
+
+def fetch_file(fname: str, data_home=None, download_if_missing=True, url=None) -> Path:
+    """Path of a verified local copy of a known remote file, downloading it once.
+
+    The file lives in ``<data_home>/<dataset>/<fname>``. Its SHA-256 is checked
+    on every call; a file that fails the check is deleted, never loaded.
+    """
+    if fname not in REMOTE_FILES:
+        raise ValueError(f"Unknown file {fname!r}; known: {sorted(REMOTE_FILES)}.")
+    entry = REMOTE_FILES[fname]
+    folder = get_data_home(data_home) / entry["dataset"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / fname
+    expected = _expected_digest(fname, path)
+
+    if path.is_file():
+        if expected is None:
+            # Placed by hand and no digest known yet: pin it now.
+            _write_pin(path, _sha256(path))
+            return path
+        actual = _sha256(path)
+        if actual == expected:
+            return path
+        path.unlink()
+        if not download_if_missing:
+            raise OSError(
+                f"{path} failed its SHA-256 check (expected {expected}, got {actual}) "
+                f"and was removed. {_hand_message(fname, path)}"
+            )
+    elif not download_if_missing:
+        raise OSError(
+            f"{fname} is not in {folder} and download_if_missing=False. "
+            f"{_hand_message(fname, path)}"
+        )
+
+    url = url or entry["url"]
+    if url is None:
+        raise OSError(
+            f"No download link is recorded for {fname} "
+            f"(wormsk.datasets.REMOTE_FILES[{fname!r}]['url'] is None). "
+            f"{_hand_message(fname, path)}"
+        )
+    downloader = _downloader(url)
+    import pooch
+    import requests
+
+    known_hash = f"sha256:{expected}" if expected else None
+    try:
+        pooch.retrieve(
+            url,
+            known_hash=known_hash,
+            fname=fname,
+            path=folder,
+            downloader=downloader,
+            progressbar=False,
+        )
+    except ValueError as exc:
+        # pooch downloads into a temporary file and deletes it on a mismatch.
+        if path.is_file():
+            path.unlink()
+        raise OSError(
+            f"The file downloaded from {url} failed its SHA-256 check and was "
+            f"removed ({exc}). {_hand_message(fname, path)}"
+        ) from exc
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise OSError(
+            f"Could not download {fname} from {url} ({type(exc).__name__}: {exc}). "
+            f"If this machine is offline: {_hand_message(fname, path)}"
+        ) from exc
+    if expected is None:
+        _write_pin(path, _sha256(path))
+    return path
+
+
+def list_cached(data_home=None):
+    """Which known dataset files are present in ``data_home``.
+
+    Returns
+    -------
+    cached : DataFrame
+        One row per known file: ``dataset``, ``file``, ``path``, ``cached``
+        (present on disk), ``size_mb``, ``sha256`` (``"known"``, ``"pinned"``
+        or ``"unknown"``). Digests are not recomputed here.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import list_cached
+    >>> list_cached("/tmp/empty_wormsk_home")["cached"].any()
+    np.False_
+    """
+    import pandas as pd
+
+    home = get_data_home(data_home)
+    rows = []
+    for fname, entry in REMOTE_FILES.items():
+        path = home / entry["dataset"] / fname
+        present = path.is_file()
+        if entry["sha256"]:
+            status = "known"
+        elif _pin_path(path).is_file():
+            status = "pinned"
+        else:
+            status = "unknown"
+        rows.append(
+            {
+                "dataset": entry["dataset"],
+                "file": fname,
+                "path": str(path),
+                "cached": present,
+                "size_mb": round(path.stat().st_size / 1e6, 3) if present else 0.0,
+                "sha256": status,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs):
+    """Download ``WT_NoStim.mat`` once into ``data_home`` and load it.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        Cache directory (see :func:`get_data_home`); the file goes to
+        ``<data_home>/kato2015/WT_NoStim.mat``.
+    download_if_missing : bool, default=True
+        Download when the file is not cached; otherwise raise ``OSError``.
+    url : str, optional
+        Download link overriding ``REMOTE_FILES['WT_NoStim.mat']['url']``.
+        Only ``https://`` (and ``file://`` or loopback ``http://``) URLs.
+    **kwargs
+        Passed to :func:`load_kato2015` (``neurons``, ``states``, ``nostate``,
+        ``return_X_y``).
+
+    Returns
+    -------
+    data : Bunch or (DataFrame, ndarray)
+        See :func:`load_kato2015`.
+
+    Notes
+    -----
+    The SHA-256 of the file (``7531811c...``) is checked on every call; a file
+    that fails is deleted. Offline, or with no known link, this fails at once
+    with a message saying where to put the file by hand.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import fetch_kato2015
+    >>> bunch = fetch_kato2015()  # doctest: +SKIP
+    """
+    from ._kato import load_kato2015
+
+    path = fetch_file("WT_NoStim.mat", data_home, download_if_missing, url)
+    return load_kato2015(path, **kwargs)
+
+
+def fetch_nichols2017(
+    data_home=None, download_if_missing=True, urls=None, files=None, **kwargs
+):
+    """Download the Nichols et al. (2017) pre-lethargus files once and load them.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        Cache directory; files go to ``<data_home>/nichols2017/``.
+    download_if_missing : bool, default=True
+        Download when a file is not cached; otherwise raise ``OSError``.
+    urls : dict, optional
+        File name -> download link, overriding ``REMOTE_FILES``.
+    files : list of str, default=["n2_prelet.mat", "npr1_prelet.mat"]
+        Which files to fetch and load.
+    **kwargs
+        Passed to :func:`load_nichols2017`.
+
+    Returns
+    -------
+    data : Bunch or (DataFrame, ndarray)
+        See :func:`load_nichols2017`.
+
+    Notes
+    -----
+    No digests are published for these files: each is pinned (SHA-256 stored
+    next to it as ``<file>.sha256``) at first download and checked after.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import fetch_nichols2017
+    >>> bunch = fetch_nichols2017()  # doctest: +SKIP
+    """
+    from ._nichols import load_nichols2017
+
+    files = list(files or ["n2_prelet.mat", "npr1_prelet.mat"])
+    urls = dict(urls or {})
+    unknown = sorted(set(urls) - set(files))
+    if unknown:
+        raise ValueError(f"urls names files not requested: {unknown}.")
+    paths = [fetch_file(f, data_home, download_if_missing, urls.get(f)) for f in files]
+    return load_nichols2017(paths, **kwargs)

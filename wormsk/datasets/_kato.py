@@ -1,0 +1,170 @@
+"""Reader of Kato et al. (2015) ``WT_NoStim.mat``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
+from ._matlab import elements, open_mat73, read, scalar, text, vector
+from ._recordings import (
+    WormRecording,
+    assemble,
+    check_roi_count,
+    per_worm,
+    states_from_indicators,
+)
+
+_VOCABULARIES = {"kato7": KATO_STATES, "four": FOUR_STATES, "fwd_rev": FWD_REV_STATES}
+
+_DESCR = """Kato et al. (2015), Cell 163:656-669: whole-brain calcium imaging of 5
+immobilized C. elegans (WT_NoStim.mat, OSF project 2395t), ~1080 s per worm at
+~2.9 frames/s. Features: bleach-corrected dF/F (deltaFOverF_bc) per neuron and its
+time derivative (deltaFOverF_deriv, or central differences per second when the
+file has none). Labels: the 7 Kato motor states (fwd, slow, rev1, rev2, revsus,
+dt, vt), optionally mapped to four states or forward/reverse.
+"""
+
+
+def load_kato2015(
+    path,
+    neurons=KATO_SHARED_NEURONS,
+    states: str = "kato7",
+    nostate: str = "drop",
+    return_X_y: bool = False,
+    variable: str = "WT_NoStim",
+):
+    """Load the Kato et al. (2015) recordings from ``WT_NoStim.mat``.
+
+    The file is MATLAB v7.3 (HDF5). ``WT_NoStim`` may be a scalar struct whose
+    fields are per-worm cell arrays or a 1 x n struct array; both are read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Path to ``WT_NoStim.mat``.
+    neurons : list of str or None, default=KATO_SHARED_NEURONS
+        Neurons to pick, by name, in every worm. An ROI counts as a neuron only if
+        it carries exactly one name (ROIs without a name, with a number, or with
+        several candidate names are not matches). ``None`` picks every neuron
+        named in all worms. A neuron missing in some worm is a ``ValueError``
+        naming the neuron and the worm.
+    states : {"kato7", "four", "fwd_rev"}, default="kato7"
+        Label vocabulary: the 7 Kato states, four states (forward, reverse,
+        dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
+    nostate : {"drop", "label"}, default="drop"
+        Frames without a state in the chosen vocabulary (``nostate`` frames, and
+        turns for ``"fwd_rev"``) are dropped, or kept with the label
+        ``"nostate"`` (frame numbers in the index show any gaps either way).
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    variable : str, default="WT_NoStim"
+        Name of the root struct in the file.
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (DataFrame indexed by ``worm`` = ``"kato0"``...``"kato4"`` and
+        the original ``frame``; columns ``<NEURON>_trace``, ``<NEURON>_deriv``),
+        ``target``, ``groups``, ``neuron_names``, ``target_names``, ``fps`` (dict
+        worm -> frames per second), ``time`` (s), ``recordings`` (worm ->
+        recording name in the file), ``frame``, ``DESCR``.
+    (data, target) : tuple
+        If ``return_X_y`` is True.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import load_kato2015
+    >>> X, y = load_kato2015("WT_NoStim.mat", return_X_y=True)  # doctest: +SKIP
+    >>> X.shape[1]  # doctest: +SKIP
+    30
+    """
+    if states not in _VOCABULARIES:
+        raise ValueError(
+            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
+        )
+    with open_mat73(path) as f:
+        if variable not in f:
+            found = [k for k in f if not k.startswith("#")]
+            raise ValueError(f"{path} has no variable {variable!r}; it holds {found}.")
+        root = f[variable]
+        wanted = ("NeuronNames", "deltaFOverF_bc", "deltaFOverF_deriv", "States",
+                  "fps", "tv", "dataset")  # fmt: skip
+        fields = {k: read(root[k], f) for k in wanted if k in root}
+    source = f"{path}:{variable}"
+    names = elements(fields.get("NeuronNames", np.empty(0, dtype=object)))
+    n_worms = len(names)
+    if n_worms == 0:
+        raise ValueError(f"{source} has no NeuronNames, or none for any worm.")
+    traces = per_worm(fields, "deltaFOverF_bc", n_worms, source)
+    state_structs = per_worm(fields, "States", n_worms, source)
+    fps_values = per_worm(fields, "fps", n_worms, source)
+    derivs = (
+        per_worm(fields, "deltaFOverF_deriv", n_worms, source)
+        if "deltaFOverF_deriv" in fields
+        else [None] * n_worms
+    )
+    tvs = per_worm(fields, "tv", n_worms, source) if "tv" in fields else None
+    recs = (
+        per_worm(fields, "dataset", n_worms, source)
+        if "dataset" in fields
+        else [""] * n_worms
+    )
+
+    worms = []
+    for k in range(n_worms):
+        worm = f"kato{k}"
+        rois = elements(names[k])
+        trace = np.atleast_2d(np.asarray(traces[k], dtype=float))
+        check_roi_count(worm, len(rois), trace, "deltaFOverF_bc")
+        deriv = derivs[k]
+        if deriv is not None:
+            deriv = np.atleast_2d(np.asarray(deriv, dtype=float))
+            if deriv.size == 0:
+                deriv = None
+            elif deriv.shape != trace.shape:
+                raise ValueError(
+                    f"Worm {worm}: deltaFOverF_deriv has shape {deriv.shape}, "
+                    f"deltaFOverF_bc {trace.shape}."
+                )
+        n_frames = trace.shape[0]
+        if not isinstance(state_structs[k], dict):
+            raise ValueError(
+                f"Worm {worm}: States should be a struct of 0/1 vectors named "
+                f"{list(KATO_STATES) + ['nostate']}."
+            )
+        labels = states_from_indicators(
+            state_structs[k], KATO_STATES, n_frames, f"Worm {worm}"
+        )
+        fps = scalar(fps_values[k], f"worm {worm} fps")
+        if tvs is not None:
+            time = vector(tvs[k], f"worm {worm} tv")
+            if time.size != n_frames:
+                raise ValueError(
+                    f"Worm {worm}: tv has {time.size} frames, the traces {n_frames}."
+                )
+        else:
+            time = np.arange(n_frames) / fps
+        worms.append(
+            WormRecording(
+                worm=worm,
+                roi_names=rois,
+                trace=trace,
+                deriv=deriv,
+                states=labels,
+                fps=fps,
+                time=time,
+                frame=np.arange(n_frames),
+                recording=text(recs[k]),
+            )
+        )
+    mapping = "raw" if states == "kato7" else states
+    return assemble(
+        worms,
+        neurons,
+        mapping,
+        _VOCABULARIES[states],
+        nostate,
+        return_X_y,
+        _DESCR,
+        source,
+    )

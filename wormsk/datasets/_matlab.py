@@ -1,0 +1,180 @@
+"""Reading MATLAB v7.3 MAT-files (HDF5 with MATLAB annotations) with h5py.
+
+What the layout looks like, and what this module undoes:
+
+- every variable carries a ``MATLAB_class`` attribute (``double``, ``char``,
+  ``logical``, ``cell``, ``struct``, ...);
+- arrays are stored transposed (HDF5 is row-major, MATLAB column-major), so a
+  MATLAB ``frames x ROIs`` matrix appears in h5py as ``ROIs x frames``;
+- text is an array of uint16 code units;
+- empty values are a small array of their dimensions flagged ``MATLAB_empty``;
+- a cell array is a dataset of object references into the ``#refs#`` group;
+- a struct is a group, one member per field; a struct *array* is a group whose
+  fields are datasets of references (one per element) without ``MATLAB_class``.
+
+Cells and struct-array fields both come back as object arrays in MATLAB shape,
+so a scalar struct whose fields are per-worm cells and a 1 x n struct array read
+alike: a dict mapping each field to an object array with one entry per element.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+_NUMERIC = {
+    "double",
+    "single",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+}
+
+
+def open_mat73(path) -> h5py.File:
+    """Open a MATLAB v7.3 file for reading, with a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such MAT-file: {path}")
+    if not h5py.is_hdf5(path):
+        raise ValueError(
+            f"{path} is not a MATLAB v7.3 MAT-file (HDF5). The Kato and Nichols "
+            "recordings are published in v7.3 format; re-save older files in MATLAB "
+            "with save(..., '-v7.3')."
+        )
+    return h5py.File(path, "r")
+
+
+def matlab_class(obj) -> str | None:
+    """The ``MATLAB_class`` attribute of an HDF5 object, as text, or None."""
+    cls = obj.attrs.get("MATLAB_class")
+    if cls is None:
+        return None
+    if isinstance(cls, bytes):
+        return cls.decode("ascii")
+    if isinstance(cls, np.ndarray):
+        cls = cls.item()
+        return cls.decode("ascii") if isinstance(cls, bytes) else str(cls)
+    return str(cls)
+
+
+def _is_empty(ds: h5py.Dataset) -> bool:
+    flag = ds.attrs.get("MATLAB_empty")
+    return flag is not None and bool(np.asarray(flag).any())
+
+
+def _is_reference(ds: h5py.Dataset) -> bool:
+    return h5py.check_dtype(ref=ds.dtype) is not None
+
+
+def read(obj, file: h5py.File | None = None):
+    """Convert an h5py object of a MAT-file into Python values.
+
+    Returns
+    -------
+    value
+        numeric/logical -> ndarray in MATLAB orientation; char -> str (a
+        multi-row char matrix -> list of str); cell or struct-array field ->
+        object ndarray in MATLAB shape; struct -> dict; empty -> an empty
+        ndarray (numeric), ``""`` (char) or an empty object array (cell).
+    """
+    file = obj.file if file is None else file
+    if isinstance(obj, h5py.Group):
+        return {
+            key: read(obj[key], file)
+            for key in obj
+            if not key.startswith("#")  # #refs#, #subsystem#
+        }
+    cls = matlab_class(obj)
+    if _is_empty(obj):
+        if cls == "char":
+            return ""
+        if cls in ("cell", "struct"):
+            return np.empty((0,), dtype=object)
+        return np.empty((0,))
+    if _is_reference(obj):
+        # A cell array, or a field of a struct array: one reference per element.
+        refs = obj[()]
+        out = np.empty(refs.shape, dtype=object)
+        for idx in np.ndindex(refs.shape):
+            ref = refs[idx]
+            out[idx] = read(file[ref], file) if ref else None
+        return out.T
+    data = obj[()]
+    if cls == "char":
+        codes = np.atleast_2d(np.asarray(data)).T  # MATLAB rows x chars
+        rows = ["".join(map(chr, row)) for row in codes.astype(np.uint32)]
+        return rows[0] if len(rows) == 1 else rows
+    if cls == "logical":
+        return np.asarray(data).T.astype(bool)
+    if cls in _NUMERIC or cls is None:
+        return np.asarray(data).T
+    raise ValueError(
+        f"Unsupported MATLAB class {cls!r} at {obj.name} in {file.filename}; "
+        "expected numeric, logical, char, cell or struct."
+    )
+
+
+def elements(value) -> list:
+    """The elements of a cell array or struct-array field, in MATLAB order.
+
+    A value that is not a cell (for example a plain matrix stored in a struct
+    field of a single recording) is one element.
+    """
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return list(value.ravel(order="F"))
+    return [value]
+
+
+def vector(value, what: str) -> np.ndarray:
+    """A numeric MATLAB vector (row or column) as a flat float array."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) > 1):
+        raise ValueError(f"{what} should be a vector; got shape {arr.shape}.")
+    return arr.ravel()
+
+
+def scalar(value, what: str) -> float:
+    """A numeric MATLAB scalar as a float."""
+    arr = np.asarray(value, dtype=float).ravel()
+    if arr.size != 1:
+        raise ValueError(f"{what} should be a scalar; got {arr.size} values.")
+    return float(arr[0])
+
+
+def text(value) -> str:
+    """A char value as str ('' for anything else)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return ""
+
+
+def name_candidates(value) -> list[str]:
+    """Candidate neuron names of one ROI entry.
+
+    A char is one candidate; a cell contributes every char inside it; numbers,
+    empties and placeholders such as ``'---'`` contribute none.
+    """
+    if isinstance(value, str):
+        name = value.strip()
+        return [name] if name and set(name) != {"-"} else []
+    if isinstance(value, list):
+        return [n for v in value for n in name_candidates(v)]
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return [n for v in value.ravel(order="F") for n in name_candidates(v)]
+    return []
+
+
+def unique_name(value) -> str | None:
+    """The neuron name of an ROI if it has exactly one candidate, else None."""
+    names = sorted(set(name_candidates(value)))
+    return names[0] if len(names) == 1 else None

@@ -1,0 +1,235 @@
+"""Reader of the Nichols et al. (2017) pre-lethargus recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._constants import (
+    FOUR_STATES,
+    FWD_REV_STATES,
+    NICHOLS_SHARED_NEURONS,
+    NICHOLS_STATES,
+    NOSTATE,
+)
+from ._matlab import elements, open_mat73, read, scalar, text, vector
+from ._recordings import (
+    WormRecording,
+    assemble,
+    check_roi_count,
+    per_worm,
+    states_from_indicators,
+)
+
+_VOCABULARIES = {
+    "nichols4": NICHOLS_STATES,
+    "four": FOUR_STATES,
+    "fwd_rev": FWD_REV_STATES,
+}
+
+_DESCR = """Nichols et al. (2017), Science 356:eaam6851: whole-brain calcium imaging
+of C. elegans before lethargus (n2_prelet.mat: 11 N2 worms; npr1_prelet.mat: 10
+npr-1 worms; OSF project kbf38), 2.8-4.6 frames/s. Features: bleach-corrected
+traces per neuron and their frame-to-frame difference (tracesDif, one frame
+shorter than the traces: frame t gets traces[t] - traces[t-1], so the first frame
+is dropped). Labels: the 4 Nichols states (Reversal, Forward, Quiescence, Turn),
+optionally mapped to Wang et al.'s four states or forward/reverse.
+"""
+
+
+def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
+    if isinstance(value, dict):
+        return states_from_indicators(value, codes, n_frames, where)
+    arr = np.asarray(value, dtype=float).ravel()
+    if arr.size != n_frames:
+        raise ValueError(f"{where}: states have {arr.size} frames, traces {n_frames}.")
+    labels = np.full(n_frames, NOSTATE, dtype=object)
+    valid = np.isfinite(arr) & (arr >= 1) & (arr <= len(codes)) & (arr % 1 == 0)
+    labels[valid] = np.asarray(codes, dtype=object)[arr[valid].astype(int) - 1]
+    return labels
+
+
+def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
+    stem = path.stem
+    with open_mat73(path) as f:
+        roots = [k for k in f if not k.startswith("#")]
+        if stem in f:
+            root_name = stem
+        elif len(roots) == 1:
+            root_name = roots[0]
+        else:
+            raise ValueError(
+                f"{path}: expected a root variable named {stem!r} (the file stem); "
+                f"found {roots}."
+            )
+        root = f[root_name]
+        lookup = {k.lower(): k for k in root}
+        state_key = lookup.get(states_field.lower())
+        wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
+        fields = {k: read(root[k], f) for k in wanted if k in root}
+        if state_key is None:
+            raise ValueError(
+                f"{path}: no states field {states_field!r}; fields present: "
+                f"{sorted(root)}. Pass states_field=..."
+            )
+        fields["_states"] = read(root[state_key], f)
+    source = f"{path}:{root_name}"
+    ids = elements(fields.get("IDs", np.empty(0, dtype=object)))
+    n_worms = len(ids)
+    if n_worms == 0:
+        raise ValueError(f"{source} has no IDs, or none for any worm.")
+    traces = per_worm(fields, "traces", n_worms, source)
+    difs = (
+        per_worm(fields, "tracesDif", n_worms, source)
+        if "tracesDif" in fields
+        else [None] * n_worms
+    )
+    fps_values = per_worm(fields, "fps", n_worms, source)
+    state_values = per_worm(fields, "_states", n_worms, source)
+    tvs = (
+        per_worm(fields, "timeVectorSeconds", n_worms, source)
+        if "timeVectorSeconds" in fields
+        else None
+    )
+    recs = (
+        per_worm(fields, "dataset", n_worms, source)
+        if "dataset" in fields
+        else [""] * n_worms
+    )
+    worms = []
+    for k in range(n_worms):
+        worm = f"{stem}_{k}"
+        rois = elements(ids[k])
+        trace = np.atleast_2d(np.asarray(traces[k], dtype=float))
+        check_roi_count(worm, len(rois), trace, "traces")
+        n_frames = trace.shape[0]
+        fps = scalar(fps_values[k], f"worm {worm} fps")
+        labels = _state_labels(state_values[k], n_frames, codes, f"Worm {worm}")
+        if tvs is not None:
+            time = vector(tvs[k], f"worm {worm} timeVectorSeconds")
+            if time.size != n_frames:
+                raise ValueError(
+                    f"Worm {worm}: timeVectorSeconds has {time.size} frames, the "
+                    f"traces {n_frames}."
+                )
+        else:
+            time = np.arange(n_frames) / fps
+        frame = np.arange(n_frames)
+        deriv = difs[k]
+        if deriv is not None:
+            deriv = np.atleast_2d(np.asarray(deriv, dtype=float))
+            check_roi_count(worm, len(rois), deriv, "tracesDif")
+            if deriv.shape[0] == n_frames - 1:
+                # Backward difference: frame t sees traces[t] - traces[t-1], never
+                # the future; frame 0 has no derivative and is dropped.
+                trace, labels, time, frame = trace[1:], labels[1:], time[1:], frame[1:]
+            elif deriv.shape[0] != n_frames:
+                raise ValueError(
+                    f"Worm {worm}: tracesDif has {deriv.shape[0]} frames; expected "
+                    f"{n_frames - 1} (one fewer than traces) or {n_frames}."
+                )
+        worms.append(
+            WormRecording(
+                worm=worm,
+                roi_names=rois,
+                trace=trace,
+                deriv=deriv,
+                states=labels,
+                fps=fps,
+                time=time,
+                frame=frame,
+                recording=text(recs[k]),
+            )
+        )
+    return worms, source
+
+
+def load_nichols2017(
+    paths,
+    neurons=NICHOLS_SHARED_NEURONS,
+    states: str = "nichols4",
+    nostate: str = "drop",
+    return_X_y: bool = False,
+    states_field: str = "States",
+    state_codes=NICHOLS_STATES,
+):
+    """Load Nichols et al. (2017) recordings from one or more MAT-files.
+
+    Each file (e.g. ``n2_prelet.mat``, ``npr1_prelet.mat``) is MATLAB v7.3 with a
+    root struct named after the file stem, holding per worm ``IDs``, ``traces``
+    (bleach-corrected, frames x ROIs), ``tracesDif`` (one frame shorter),
+    ``timeVectorSeconds``, ``fps``, ``dataset`` and the behavioural states.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        The MAT-files to read; their worms are concatenated.
+    neurons : list of str or None, default=NICHOLS_SHARED_NEURONS
+        Neurons to pick by name in every worm (ROIs with no name or several
+        candidates are not matches); ``None`` picks every neuron named in all
+        worms of all files.
+    states : {"nichols4", "four", "fwd_rev"}, default="nichols4"
+        Label vocabulary: the 4 Nichols states (Reversal, Forward, Quiescence,
+        Turn), Wang et al.'s four states (Turn and Quiescence excluded, see
+        ``NICHOLS_TO_FOUR``) or forward/reverse.
+    nostate : {"drop", "label"}, default="drop"
+        Frames without a state in the chosen vocabulary are dropped, or kept
+        with the label ``"nostate"``.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    states_field : str, default="States"
+        Name of the per-worm states field (matched case-insensitively). It may
+        hold integer codes or a struct of 0/1 vectors named after the states.
+    state_codes : sequence of str, default=NICHOLS_STATES
+        State of code 1, 2, ... when the states are integer codes (the Zimmer
+        lab's order: Reversal, Forward, Quiescence, Turn); other codes are
+        ``nostate``.
+
+    Returns
+    -------
+    data : Bunch
+        As :func:`load_kato2015`; worm ids are ``"<file stem>_<k>"`` (e.g.
+        ``"n2_prelet_0"``, ``"npr1_prelet_3"``), unique across files.
+    (data, target) : tuple
+        If ``return_X_y`` is True.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import load_nichols2017
+    >>> X, y = load_nichols2017(["n2_prelet.mat", "npr1_prelet.mat"],
+    ...                         return_X_y=True)  # doctest: +SKIP
+    """
+    if states not in _VOCABULARIES:
+        raise ValueError(
+            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
+        )
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("paths must name at least one MAT-file.")
+    stems = [p.stem for p in paths]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValueError(
+            f"Files with the same stem {dup} would give clashing worm ids; pass "
+            "each recording file once."
+        )
+    worms, sources = [], []
+    for path in paths:
+        file_worms, source = _read_file(path, states_field, tuple(state_codes))
+        worms.extend(file_worms)
+        sources.append(source)
+    mapping = "raw" if states == "nichols4" else states
+    vocabulary = tuple(state_codes) if states == "nichols4" else _VOCABULARIES[states]
+    return assemble(
+        worms,
+        neurons,
+        mapping,
+        vocabulary,
+        nostate,
+        return_X_y,
+        _DESCR,
+        ", ".join(sources),
+    )

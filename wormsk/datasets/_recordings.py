@@ -1,0 +1,204 @@
+"""Turning per-worm arrays of a real study into wormsk's recording table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from ._constants import NOSTATE, map_states
+from ._matlab import elements, unique_name
+
+
+@dataclass
+class WormRecording:
+    """One worm as read from a file, before neuron selection."""
+
+    worm: str
+    roi_names: list  # one raw NeuronNames/IDs entry per ROI
+    trace: np.ndarray  # frames x ROIs
+    deriv: np.ndarray | None  # frames x ROIs, or None to differentiate
+    states: np.ndarray  # frames, str (NOSTATE where unlabelled)
+    fps: float
+    time: np.ndarray  # frames, seconds
+    frame: np.ndarray  # original frame numbers
+    recording: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def roi_index(worm: WormRecording) -> dict[str, list[int]]:
+    """Neuron name -> ROI positions, counting only ROIs with exactly one name."""
+    index: dict[str, list[int]] = {}
+    for i, entry in enumerate(worm.roi_names):
+        name = unique_name(entry)
+        if name is not None:
+            index.setdefault(name, []).append(i)
+    return index
+
+
+def check_roi_count(worm: str, n_names: int, array: np.ndarray, what: str) -> None:
+    if array.ndim != 2 or array.shape[1] != n_names:
+        raise ValueError(
+            f"Worm {worm}: {what} has shape {array.shape}, but the file names "
+            f"{n_names} ROIs; expected frames x {n_names}."
+        )
+
+
+def per_worm(fields: dict, name: str, n_worms: int, source: str) -> list:
+    """The per-worm entries of a struct field (cell or struct-array field)."""
+    if name not in fields:
+        raise ValueError(
+            f"{source} has no field {name!r}; fields present: {sorted(fields)}."
+        )
+    values = elements(fields[name])
+    if len(values) != n_worms:
+        raise ValueError(
+            f"{source}: field {name!r} has {len(values)} entries but the file holds "
+            f"{n_worms} worms."
+        )
+    return values
+
+
+def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: str):
+    """Frame labels from a struct of 0/1 vectors (one per state).
+
+    A frame gets a state when exactly one of the vocabulary's indicators is on;
+    otherwise (none, several, or the ``nostate`` indicator) it is ``nostate``.
+    """
+    lookup = {str(k).lower(): k for k in indicators}
+    stack, names = [], []
+    for state in vocabulary:
+        key = lookup.get(state.lower())
+        if key is None:
+            continue
+        vec = np.asarray(indicators[key], dtype=float).ravel()
+        if vec.size != n_frames:
+            raise ValueError(
+                f"{where}: state vector {key!r} has {vec.size} frames, the traces "
+                f"{n_frames}."
+            )
+        stack.append(np.nan_to_num(vec) > 0.5)
+        names.append(state)
+    if not names:
+        raise ValueError(
+            f"{where}: the states struct has fields {sorted(indicators)}, none of "
+            f"which is a known state {list(vocabulary)}."
+        )
+    on = np.stack(stack, axis=1)
+    labels = np.full(n_frames, NOSTATE, dtype=object)
+    single = on.sum(axis=1) == 1
+    labels[single] = np.asarray(names, dtype=object)[on[single].argmax(axis=1)]
+    return labels
+
+
+def assemble(
+    worms: list[WormRecording],
+    neurons,
+    states: str,
+    vocabulary,
+    nostate: str,
+    return_X_y: bool,
+    descr: str,
+    source: str,
+):
+    """Select neurons by name in every worm and build the Bunch of the contract."""
+    if nostate not in ("drop", "label"):
+        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    indices = [roi_index(w) for w in worms]
+    if neurons is None:
+        common = set.intersection(*(set(ix) for ix in indices)) if indices else set()
+        neurons = sorted(common)
+        if not neurons:
+            raise ValueError(f"No neuron of {source} is uniquely named in every worm.")
+    elif isinstance(neurons, str):
+        raise ValueError(
+            f"neurons must be a list of names; got the string {neurons!r}."
+        )
+    neurons = [str(n) for n in neurons]
+    dup = sorted({n for n in neurons if neurons.count(n) > 1})
+    if dup:
+        raise ValueError(f"neurons contains duplicates: {dup}.")
+
+    missing = {}
+    for w, ix in zip(worms, indices):
+        lost = [n for n in neurons if n not in ix]
+        if lost:
+            missing[w.worm] = lost
+        twice = [n for n in neurons if len(ix.get(n, ())) > 1]
+        if twice:
+            raise ValueError(
+                f"Worm {w.worm}: neuron(s) {twice} name more than one ROI; cannot "
+                "tell which trace to use."
+            )
+    if missing:
+        detail = "; ".join(f"worm {k} lacks {v}" for k, v in missing.items())
+        raise ValueError(
+            f"Requested neurons are not uniquely named in every worm of {source}: "
+            f"{detail}. ROIs with no name or several candidate names do not count. "
+            "Pass neurons=None for the neurons named in every worm."
+        )
+
+    blocks, targets, worm_ids, frames, times, fps = [], [], [], [], [], {}
+    for w, ix in zip(worms, indices):
+        cols = [ix[n][0] for n in neurons]
+        trace = np.asarray(w.trace, dtype=float)[:, cols]
+        if w.deriv is not None:
+            deriv = np.asarray(w.deriv, dtype=float)[:, cols]
+        else:
+            # No derivative in the file: central differences, per second.
+            deriv = (
+                np.gradient(trace, axis=0) * w.fps
+                if len(trace) > 1
+                else (np.zeros_like(trace))
+            )
+        for arr, what in ((trace, "trace"), (deriv, "derivative")):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                j = int(np.nonzero(bad.any(axis=0))[0][0])
+                raise ValueError(
+                    f"Worm {w.worm}: the {what} of neuron {neurons[j]} has "
+                    f"{int(bad[:, j].sum())} non-finite values."
+                )
+        if states == "raw":
+            labels = np.asarray(w.states, dtype=object)
+        else:
+            labels = map_states(w.states, states)
+            labels[labels == None] = NOSTATE  # noqa: E711 (elementwise)
+        keep = labels != NOSTATE if nostate == "drop" else np.ones(len(labels), bool)
+        block = np.empty((int(keep.sum()), 2 * len(neurons)))
+        block[:, 0::2] = trace[keep]
+        block[:, 1::2] = deriv[keep]
+        blocks.append(block)
+        targets.append(np.asarray(labels[keep], dtype=object))
+        worm_ids.append(np.full(int(keep.sum()), w.worm, dtype=object))
+        frames.append(np.asarray(w.frame)[keep])
+        times.append(np.asarray(w.time, dtype=float)[keep])
+        fps[w.worm] = w.fps
+
+    columns = [f"{n}_{ch}" for n in neurons for ch in ("trace", "deriv")]
+    groups = np.concatenate(worm_ids)
+    index = pd.MultiIndex.from_arrays(
+        [groups, np.concatenate(frames).astype(np.int64)], names=["worm", "frame"]
+    )
+    data = pd.DataFrame(np.concatenate(blocks), index=index, columns=columns)
+    target = np.concatenate(targets)
+    if return_X_y:
+        return data, target
+    target_names = list(vocabulary)
+    if nostate == "label":
+        target_names.append(NOSTATE)
+    time = np.concatenate(times)
+    return Bunch(
+        data=data,
+        target=target,
+        groups=groups,
+        neuron_names=neurons,
+        target_names=target_names,
+        fps=fps,
+        time=time,
+        frame=data.assign(time=time, state=target),
+        recordings={w.worm: w.recording for w in worms},
+        DESCR=descr,
+    )
