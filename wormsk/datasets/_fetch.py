@@ -12,11 +12,14 @@ from urllib.parse import unquote, urlparse
 DATA_HOME_ENV = "WORMSK_DATA"
 
 #: The remote files wormsk knows how to fetch. ``url`` is a direct download link
-#: (an OSF file is ``https://osf.io/<file-id>/download``); ``None`` means no file
-#: link is recorded yet: fetching then fails at once and says where to put the
+#: (OSF storage: ``https://files.osf.io/v1/resources/<project>/providers/osfstorage/
+#: <file-id>``, which redirects to the file); ``None`` means no file link is
+#: recorded yet: fetching then fails at once and says where to put the
 #: file by hand (or set the URL here, or pass ``url=`` to the fetcher).
 #: ``sha256`` is the file's digest; ``None`` means unknown, in which case the
 #: digest is pinned in ``<file>.sha256`` at first download and checked after.
+_OSF_NICHOLS = "https://files.de-1.osf.io/v1/resources/kbf38/providers/osfstorage/"
+
 REMOTE_FILES: dict[str, dict] = {
     "WT_NoStim.mat": {
         "dataset": "kato2015",
@@ -27,13 +30,13 @@ REMOTE_FILES: dict[str, dict] = {
     "n2_prelet.mat": {
         "dataset": "nichols2017",
         "project": "https://osf.io/kbf38/",
-        "url": None,
+        "url": _OSF_NICHOLS + "5d24867945253a001939ac2c",
         "sha256": None,
     },
     "npr1_prelet.mat": {
         "dataset": "nichols2017",
         "project": "https://osf.io/kbf38/",
-        "url": None,
+        "url": _OSF_NICHOLS + "5d24866f1c5b4a001b9bde6e",
         "sha256": None,
     },
 }
