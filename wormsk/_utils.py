@@ -159,3 +159,36 @@ def check_recording_index(X) -> None:
             f"{plain(frames_sorted[j])!r}. Rows "
             "of a worm must be in time order; sort with X.sort_index()."
         )
+
+
+def check_column_order(estimator, X) -> None:
+    """Refuse a DataFrame whose columns are those seen in ``fit``, reordered.
+
+    Columns are matched by position (neuron-major layout), so wormsk refuses
+    rather than silently reorders: a reordered table usually means a different
+    neuron selection or channel layout upstream. sklearn refuses it too, without
+    saying which columns moved; this names them. Other mismatches (missing or
+    unknown names, another width) are left to sklearn's messages, which list
+    the names.
+
+    Raises
+    ------
+    ValueError
+        Naming the first column out of place and the column ``fit`` had there.
+    """
+    fitted = getattr(estimator, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if fitted is None or columns is None or len(columns) != len(fitted):
+        return
+    columns = [plain(c) for c in columns]
+    fitted = [plain(c) for c in fitted]
+    if columns == fitted or sorted(map(str, columns)) != sorted(map(str, fitted)):
+        return
+    moved = [i for i, (c, f) in enumerate(zip(columns, fitted)) if c != f]
+    i = moved[0]
+    raise ValueError(
+        f"Feature names must be in the same order as they were in fit: column {i} "
+        f"is {columns[i]!r} where fit had {fitted[i]!r} ({len(moved)} columns out "
+        f"of place). Select them in fit's order, e.g. "
+        f"X[{type(estimator).__name__.lower()}.feature_names_in_]."
+    )

@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 
 from wormsk._utils import (
     FRAME_LEVEL,
+    check_column_order,
     check_recording_index,
     get_worms,
     plain,
@@ -70,7 +71,7 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in ``fit``; only defined when ``X`` has string column
         names.
 
@@ -90,6 +91,13 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       next step refuses NaN). A column that is all NaN within a worm stays NaN.
       Infinite values are refused with an error naming the worm and column.
     - ``numpy`` input of dtype float32 stays float32.
+    - A DataFrame at ``transform`` must have the columns seen in ``fit``, in the
+      same order: a reordered table is refused naming the first column out of
+      place (columns are matched by position, as in every wormsk estimator).
+    - Rows need not be in time order and a repeated ``(worm, frame)`` row is
+      accepted: the statistics do not depend on row order and every row is
+      scaled on its own (the estimators and the splitters that read time order
+      refuse such tables).
     - For ``numpy`` input, pass worm identity as ``groups``: directly to
       ``fit_transform``/``transform``, as ``perwormscaler__groups`` to a
       ``Pipeline``, or through metadata routing after
@@ -153,11 +161,12 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_params()
         X_in = X
+        check_column_order(self, X_in)
         X = validate_data(
             self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False
         )
         worms = _worms_of(X_in, X, groups)
-        self._check_no_inf(X, worms)
+        self._check_no_inf(X, worms, _frames_of(X_in))
         out = np.empty_like(X)
         for _, rows in worm_indices(worms):
             if rows[-1] - rows[0] + 1 == rows.size:
@@ -220,16 +229,17 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"100; got {self.quantile_range!r}."
             )
 
-    def _check_no_inf(self, X, worms):
+    def _check_no_inf(self, X, worms, frames=None):
         inf = np.isinf(X)
         if not inf.any():
             return
         row, col = np.argwhere(inf)[0]
         names = getattr(self, "feature_names_in_", None)
         column = repr(plain(names[col])) if names is not None else f"{col}"
+        where = f"row {row}" if frames is None else f"frame {plain(frames[row])!r}"
         raise ValueError(
             f"X contains infinity in column {column} of worm "
-            f"{plain(worms[row])!r} (row {row}); PerWormScaler accepts finite "
+            f"{plain(worms[row])!r} ({where}); PerWormScaler accepts finite "
             "values and NaN only."
         )
 
@@ -269,6 +279,14 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 def _worms_of(X_in, X, groups):
     """Worm of every row, read from the caller's object only if it has an index."""
     return get_worms(X_in if isinstance(X_in, pd.DataFrame) else X, groups)
+
+
+def _frames_of(X_in):
+    """Frame label of every row when ``X_in`` is indexed by ``frame``, else None."""
+    index = getattr(X_in, "index", None)
+    if isinstance(index, pd.MultiIndex) and FRAME_LEVEL in index.names:
+        return np.asarray(index.get_level_values(FRAME_LEVEL))
+    return None
 
 
 def _flat(low, high):

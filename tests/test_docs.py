@@ -1,0 +1,184 @@
+"""The documentation builds without warnings and every gallery example runs.
+
+The examples run as scripts, each in its own process exactly as a user would run
+it, with ``WORMSK_DOCS_FAST=1``: every example reads it (in a block hidden from
+the rendered page) to shrink its data and epochs. The Sphinx build then renders
+the pages without executing the gallery (``-D plot_gallery=0``), since running
+the examples is this module's other test.
+"""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+# Modules documented in docs/api.rst; each name of their __all__ must be listed.
+API_MODULES = (
+    "wormsk.datasets",
+    "wormsk.preprocessing",
+    "wormsk.model_selection",
+    "wormsk.models",
+    "wormsk.metrics",
+    "wormsk.experiments",
+    "wormsk.plotting",
+    "wormsk.nn",
+)
+DOCS_REQUIREMENTS = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
+
+
+def test_gallery_has_examples():
+    names = {p.name for p in EXAMPLES}
+    assert len(names) >= 5, names
+    assert (ROOT / "examples" / "GALLERY_HEADER.rst").is_file()
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_example_runs(script, tmp_path):
+    env = {
+        **os.environ,
+        "WORMSK_DOCS_FAST": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,  # anything an example writes lands in a temporary directory
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, (
+        f"{script.name} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    )
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_example_fast_settings_are_hidden_and_only_shrink(script):
+    """The fast-settings block is hidden from the page and only reassigns sizes.
+
+    So the rendered example is the full one, and the test runs the same code.
+    """
+    source = script.read_text()
+    blocks = re.findall(
+        r"# sphinx_gallery_start_ignore\n(.*?)# sphinx_gallery_end_ignore",
+        source,
+        flags=re.DOTALL,
+    )
+    assert len(blocks) == 1, "expected one hidden WORMSK_DOCS_FAST block"
+    assert "WORMSK_DOCS_FAST" in blocks[0]
+    tree = ast.parse(blocks[0])
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.Call, ast.FunctionDef)) or (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) == "os.environ.get"
+        ), f"hidden block of {script.name} does more than set sizes: {ast.dump(node)}"
+
+
+def test_api_reference_lists_every_public_name():
+    api = (DOCS / "api.rst").read_text()
+    missing = []
+    for module_name in API_MODULES:
+        module = importlib.import_module(module_name)
+        section = api.split(f".. currentmodule:: {module_name}\n", 1)
+        assert len(section) == 2, f"docs/api.rst has no section for {module_name}"
+        body = section[1].split(".. currentmodule::", 1)[0]
+        listed = set(re.findall(r"^ {3}(\w+)$", body, flags=re.MULTILINE))
+        listed |= set(re.findall(r"^\.\. auto\w+:: (\w+)$", body, flags=re.MULTILINE))
+        missing += [f"{module_name}.{n}" for n in module.__all__ if n not in listed]
+    assert not missing, f"public names missing from docs/api.rst: {missing}"
+
+
+def _python_blocks(text: str) -> list[str]:
+    """Bodies of the ``.. code-block:: python`` directives of an rst text."""
+    blocks = []
+    for match in re.finditer(r"^( *)\.\. code-block:: python\n\n", text, re.M):
+        indent = len(match.group(1)) + 3
+        lines = []
+        for line in text[match.end():].splitlines():
+            if line.strip() and len(line) - len(line.lstrip()) < indent:
+                break
+            lines.append(line[indent:])
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+@pytest.mark.parametrize(
+    "page", sorted(DOCS.glob("**/*.rst")), ids=lambda p: p.relative_to(DOCS).as_posix()
+)
+def test_user_guide_code_is_valid(page):
+    """Every Python block parses; interactive (>>>) ones run as doctests."""
+    text = page.read_text()
+    for block in _python_blocks(text):
+        if block.lstrip().startswith(">>>"):
+            continue
+        ast.parse(block)
+    result = doctest.testfile(
+        str(page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        verbose=False,
+    )
+    assert result.failed == 0
+
+
+def _copy_sources(dest: Path) -> Path:
+    ignore = shutil.ignore_patterns(
+        "_build", "generated", "gen_modules", "auto_examples", "sg_execution_times.rst"
+    )
+    shutil.copytree(DOCS, dest / "docs", ignore=ignore)
+    shutil.copytree(ROOT / "examples", dest / "examples", ignore=ignore)
+    return dest / "docs"
+
+
+def test_sphinx_build_has_no_warnings(tmp_path):
+    missing = [m for m in DOCS_REQUIREMENTS if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(
+            f"documentation tools not installed ({', '.join(missing)}); "
+            'install them with pip install -e ".[docs]"'
+        )
+    # Build a copy, so generated pages never land in (or go stale in) the checkout.
+    source = _copy_sources(tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "sphinx",
+            "-W", "--keep-going", "-q",
+            "-b", "html",
+            "-D", "plot_gallery=0",
+            "-d", str(tmp_path / "doctrees"),
+            str(source), str(tmp_path / "html"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"sphinx-build failed:\n{result.stderr[-6000:]}"
+    html = tmp_path / "html"
+    for page in ("index", "api", "user_guide/data", "auto_examples/index"):
+        assert (html / f"{page}.html").is_file(), page
+    for script in EXAMPLES:
+        assert (html / "auto_examples" / f"{script.stem}.html").is_file(), script.name
+    assert (html / "generated" / "wormsk.models.GNNClassifier.html").is_file()
