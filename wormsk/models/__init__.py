@@ -1,0 +1,32 @@
+"""scikit-learn estimators on skorch: the paper's MLP and GNN classifiers and
+trajectory regressors.
+
+Every estimator trains on mini-batches drawn from one worm at a time and predicts
+each worm as one batch, so that its batch-statistics normalization treats every
+worm, seen or unseen, by its own statistics. Worm identity comes from the
+DataFrame index level ``worm``, else from a ``groups`` argument, else the input is
+one worm. In a ``Pipeline``, keep the index by asking the transformers for pandas
+output (``PerWormScaler().set_output(transform="pandas")``), or route ``groups``.
+
+Threads: during ``fit`` and prediction torch runs with one intra-op thread (and
+the previous setting is restored afterwards). The batches are small, so extra
+threads gained little on an idle 2-core machine and made training 10 to 100 times
+slower when other processes competed for the cores; use more cores by running fits
+in parallel (``n_jobs`` of ``GridSearchCV`` or ``cross_val_score``).
+
+Persistence: pickling a fitted estimator keeps everything (trust a pickle as you
+trust its source, as with any sklearn model). ``save_params``/``load_params``
+store and load the network's tensors only, with ``torch.load(weights_only=True)``,
+which never runs code from the file.
+"""
+
+from ._classifiers import GNNClassifier, MLPClassifier
+from ._regressors import GNNRegressor, GRURegressor, MLPRegressor
+
+__all__ = [
+    "GNNClassifier",
+    "GNNRegressor",
+    "GRURegressor",
+    "MLPClassifier",
+    "MLPRegressor",
+]
