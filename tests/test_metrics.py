@@ -1,0 +1,105 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from wormsk.metrics import make_trajectory_scorer, trajectory_error
+
+
+def test_trajectory_error_hand_computed():
+    # 2 rows, horizon 3, 2 features per frame; frame-major columns.
+    Y_true = np.array([[0, 0, 1, 1, 2, 2], [1, 1, 1, 1, 1, 1]], dtype=float)
+    Y_pred = np.array([[0, 1, 1, 3, 2, 2], [1, 1, -1, 1, 5, 1]], dtype=float)
+    # step 1: |0|,|1|,|0|,|0| -> 0.25 ; step 2: 0,2,2,0 -> 1 ; step 3: 0,0,4,0 -> 1
+    np.testing.assert_allclose(trajectory_error(Y_true, Y_pred, 2), [0.25, 1.0, 1.0])
+    # squared: step 1: 1/4 ; step 2: (4+4)/4=2 ; step 3: 16/4=4
+    np.testing.assert_allclose(
+        trajectory_error(Y_true, Y_pred, 2, metric="mse"), [0.25, 2.0, 4.0]
+    )
+
+
+def test_trajectory_error_is_frame_major_not_feature_major():
+    # The error sits in frame 2 only; a feature-major reading would spread it.
+    Y_true = np.zeros((1, 6))
+    Y_pred = np.array([[0, 0, 0, 3, 3, 3]], dtype=float)
+    np.testing.assert_allclose(trajectory_error(Y_true, Y_pred, 3), [0.0, 3.0])
+
+
+def test_trajectory_error_accepts_dataframes_and_leaves_input_alone():
+    Y_true = pd.DataFrame(np.ones((3, 4)))
+    Y_pred = np.full((3, 4), 3.0)
+    before = Y_pred.copy()
+    np.testing.assert_allclose(trajectory_error(Y_true, Y_pred, 4), [2.0])
+    np.testing.assert_array_equal(Y_pred, before)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_features": 4}, "not a whole multiple of n_features=4"),
+        ({"n_features": 3, "metric": "rmse"}, "metric must be one of"),
+        ({"n_features": 0}, "n_features must be a positive integer"),
+    ],
+)
+def test_trajectory_error_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        trajectory_error(np.zeros((2, 6)), np.zeros((2, 6)), **kwargs)
+
+
+def test_trajectory_error_shape_mismatch_and_nan():
+    with pytest.raises(ValueError, match="must match"):
+        trajectory_error(np.zeros((2, 6)), np.zeros((3, 6)), 3)
+    bad = np.zeros((2, 6))
+    bad[1, 4] = np.nan
+    with pytest.raises(ValueError, match="Y_pred holds NaN.*row 1, column 4"):
+        trajectory_error(np.zeros((2, 6)), bad, 3)
+
+
+class _ShiftForecaster(RegressorMixin, BaseEstimator):
+    """Predicts every future frame as the current frame plus ``shift``."""
+
+    def __init__(self, shift=0.0, horizon=2):
+        self.shift = shift
+        self.horizon = horizon
+
+    def fit(self, X, Y):
+        return self
+
+    def predict(self, X):
+        return np.tile(np.asarray(X, dtype=float) + self.shift, self.horizon)
+
+
+def test_scorer_values_and_pickle():
+    X = np.zeros((5, 3))
+    Y = np.hstack([np.zeros((5, 3)), np.ones((5, 3))])  # step 1 true 0, step 2 true 1
+    est = _ShiftForecaster(shift=0.5)
+    assert make_trajectory_scorer("mae")(est, X, Y) == pytest.approx(-0.5)
+    assert make_trajectory_scorer("mae", step=2)(est, X, Y) == pytest.approx(-0.5)
+    assert make_trajectory_scorer("mse", step=1)(est, X, Y) == pytest.approx(-0.25)
+    assert make_trajectory_scorer("mse", step=2)(
+        _ShiftForecaster(shift=2.0), X, Y
+    ) == pytest.approx(-1.0)
+    scorer = pickle.loads(pickle.dumps(make_trajectory_scorer("mse", step=2)))
+    assert scorer(est, X, Y) == pytest.approx(-0.25)
+    with pytest.raises(ValueError, match="only 2 steps"):
+        make_trajectory_scorer(step=3)(est, X, Y)
+    with pytest.raises(ValueError, match="step must be a positive integer"):
+        make_trajectory_scorer(step=0)
+
+
+def test_scorer_in_grid_search_prefers_the_better_forecaster():
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    Y = np.tile(X + 1.0, 2)
+    search = GridSearchCV(
+        _ShiftForecaster(),
+        {"shift": [0.0, 1.0, 3.0]},
+        scoring=make_trajectory_scorer("mae"),
+        cv=KFold(2),
+    ).fit(X, Y)
+    assert search.best_params_ == {"shift": 1.0}
+    assert search.best_score_ == pytest.approx(0.0)

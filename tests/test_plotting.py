@@ -1,0 +1,138 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from wormsk.plotting import (  # noqa: E402
+    plot_accuracy_vs_training_worms,
+    plot_confusion_matrix,
+    plot_inferred_graph,
+    plot_trajectory_error,
+)
+
+
+def _confusion():
+    rows = []
+    for model, k, counts in [
+        ("GNN", 1, [[50, 10], [5, 35]]),
+        ("GNN", 2, [[58, 2], [4, 36]]),
+        ("MLP", 2, [[40, 20], [20, 20]]),
+    ]:
+        for i, true in enumerate(["forward", "reverse"]):
+            for j, pred in enumerate(["forward", "reverse"]):
+                rows.append(
+                    {"model": model, "evaluation": "unseen", "n_train_worms": k,
+                     "true": true, "predicted": pred, "count": counts[i][j]}
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _image(fig, k=0):
+    return fig.axes[k].get_images()[0].get_array()
+
+
+def test_confusion_matrix_picks_model_and_largest_training_set(tmp_path):
+    fig = plot_confusion_matrix(_confusion())
+    assert isinstance(fig, Figure)
+    # GNN with 2 training worms, rows normalized to recall.
+    np.testing.assert_allclose(_image(fig), [[58 / 60, 2 / 60], [4 / 40, 36 / 40]])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "forward",
+        "reverse",
+    ]
+    assert "GNN" in fig.axes[0].get_title()
+    fig.savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+
+    raw = plot_confusion_matrix(_confusion(), model="MLP", normalize=False)
+    np.testing.assert_array_equal(_image(raw), [[40, 20], [20, 20]])
+    summed = plot_confusion_matrix(_confusion(), model=None, n_train_worms=2,
+                                   normalize=False)  # fmt: skip
+    np.testing.assert_array_equal(_image(summed), [[98, 22], [24, 56]])
+
+
+def test_confusion_matrix_bad_selection_names_the_choices():
+    with pytest.raises(ValueError, match="model='SVM'.*'GNN', 'MLP'"):
+        plot_confusion_matrix(_confusion(), model="SVM")
+    with pytest.raises(ValueError, match="lacks the column"):
+        plot_confusion_matrix(_confusion().drop(columns="count"))
+
+
+def test_accuracy_vs_training_worms_means_and_spread():
+    scores = pd.DataFrame(
+        {
+            "model": ["GNN", "GNN", "GNN", "SVM", "SVM", "SVM"],
+            "evaluation": ["unseen"] * 6,
+            "n_train_worms": [1, 1, 2, 1, 1, 2],
+            "accuracy": [0.8, 0.9, 0.95, 0.6, 0.7, 0.72],
+        }
+    )
+    ref = pd.DataFrame({"model": ["GNN"], "n_train_worms": [1], "accuracy": [0.833]})
+    fig = plot_accuracy_vs_training_worms(scores, reference=ref)
+    ax = fig.axes[0]
+    handles = dict(zip(*ax.get_legend_handles_labels()[::-1]))
+    assert sorted(handles) == ["GNN", "GNN (paper)", "SVM"]
+    gnn = handles["GNN"].lines[0]  # the errorbar container's data line
+    np.testing.assert_allclose(gnn.get_xdata(), [1, 2])
+    np.testing.assert_allclose(gnn.get_ydata(), [0.85, 0.95])
+    np.testing.assert_allclose(handles["SVM"].lines[0].get_ydata(), [0.65, 0.72])
+    np.testing.assert_allclose(handles["GNN (paper)"].get_ydata(), [0.833])
+
+
+def test_trajectory_error_curves():
+    errors = pd.DataFrame(
+        {
+            "model": ["GNN"] * 4 + ["MLP"] * 2 + ["no change"] * 2,
+            "training": [
+                "1 worm",
+                "1 worm",
+                "all",
+                "all",
+                "all",
+                "all",
+                "none",
+                "none",
+            ],
+            "step": [1, 2, 1, 2, 1, 2, 1, 2],
+            "mae": [0.2, 0.4, 0.1, 0.2, 0.3, 0.6, 0.3, 0.5],
+            "mse": [0.04, 0.16, 0.01, 0.04, 0.09, 0.36, 0.1, 0.3],
+        }
+    )
+    fig = plot_trajectory_error(errors, metric="mse")
+    ax = fig.axes[0]
+    assert ax.get_legend_handles_labels()[1] == [
+        "GNN, 1 worm", "GNN, all", "MLP, all", "no change (baseline)",
+    ]  # fmt: skip
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), [0.1, 0.3])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.01, 0.04])
+    assert ax.lines[0].get_color() == ax.lines[1].get_color()  # one colour per model
+    assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
+    assert ax.get_ylabel() == "mean squared error"
+
+
+def test_inferred_graph_beside_aligned_connectome(tmp_path):
+    names = ["AVAL", "AVAR", "SIM1"]
+    graph = pd.DataFrame(
+        np.array([[0.1, 0.9, 0.5], [0.2, 0.3, 0.4], [0.6, 0.7, 0.8]]),
+        index=names,
+        columns=names,
+    )
+    # Connectome in another order and without the simulated neuron.
+    conn = pd.DataFrame([[0.0, 2.0], [1.0, 0.0]], index=["AVAR", "AVAL"],
+                        columns=["AVAR", "AVAL"])  # fmt: skip
+    fig = plot_inferred_graph(graph, conn, worm="sim0")
+    assert len(fig.axes) == 4  # two heatmaps, two colorbars
+    np.testing.assert_allclose(_image(fig, 0), graph.to_numpy())
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    np.testing.assert_allclose(images[1].get_array(), [[0, 1, 0], [2, 0, 0], [0, 0, 0]])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
+    assert fig._suptitle.get_text() == "worm sim0"
+    fig.savefig(tmp_path / "g.png")
+    alone = plot_inferred_graph(graph)
+    assert len([ax for ax in alone.axes if ax.get_images()]) == 1
+    with pytest.raises(ValueError, match="square DataFrame"):
+        plot_inferred_graph(graph.iloc[:2])

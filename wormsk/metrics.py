@@ -1,0 +1,162 @@
+"""Metrics that scikit-learn lacks: per-step error of multi-step trajectory forecasts.
+
+A trajectory target ``Y`` holds the next ``horizon`` frames of a recording for every
+row of ``X``, flattened frame-major: the first ``n_features`` columns are frame
+``t + 1``, the next ``n_features`` frame ``t + 2``, and so on (DESIGN.md). The error at
+step ``k`` averages over all rows and all columns of frame ``t + k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["trajectory_error", "make_trajectory_scorer"]
+
+_METRICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mae": np.abs,
+    "mse": np.square,
+}
+
+
+def _as_2d_float(Y, name: str) -> np.ndarray:
+    arr = np.asarray(Y, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (n_samples, horizon * n_features); got "
+            f"shape {arr.shape}."
+        )
+    return arr
+
+
+def trajectory_error(
+    Y_true, Y_pred, n_features: int, metric: str = "mae"
+) -> np.ndarray:
+    """Error of a multi-step forecast at every prediction step.
+
+    Parameters
+    ----------
+    Y_true, Y_pred : array-like of shape (n_samples, horizon * n_features)
+        True and predicted future frames, flattened frame-major as built by
+        :func:`wormsk.preprocessing.make_trajectory_targets`.
+    n_features : int
+        Columns per frame (neurons times channels; ``X.shape[1]``).
+    metric : {"mae", "mse"}, default="mae"
+        Mean absolute error (the authors' code) or mean squared error.
+
+    Returns
+    -------
+    errors : ndarray of shape (horizon,)
+        ``errors[k]`` is the error of step ``k + 1``, averaged over rows and columns.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, the width is not a multiple of ``n_features``, the
+        metric is unknown, or either input holds NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.metrics import trajectory_error
+    >>> Y_true = np.zeros((2, 4))            # 2 rows, 2 steps of 2 features
+    >>> Y_pred = np.array([[1, 1, 2, 2], [1, -1, 0, 4]])
+    >>> trajectory_error(Y_true, Y_pred, n_features=2)
+    array([1., 2.])
+    >>> trajectory_error(Y_true, Y_pred, n_features=2, metric="mse")
+    array([1., 6.])
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
+    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)):
+        raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
+    if n_features < 1:
+        raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
+    y_true = _as_2d_float(Y_true, "Y_true")
+    y_pred = _as_2d_float(Y_pred, "Y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"Y_true has shape {y_true.shape} but Y_pred has shape {y_pred.shape}; "
+            "they must match."
+        )
+    n_samples, width = y_true.shape
+    if n_samples == 0:
+        raise ValueError("Y_true is empty; need at least one row to score.")
+    if width % n_features:
+        raise ValueError(
+            f"Y has {width} columns, which is not a whole multiple of "
+            f"n_features={n_features}; Y must hold horizon frames of n_features "
+            "columns each, frame-major."
+        )
+    for name, arr in (("Y_true", y_true), ("Y_pred", y_pred)):
+        if not np.all(np.isfinite(arr)):
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(
+                f"{name} holds NaN or infinity (first at row {bad[0]}, column "
+                f"{bad[1]}); an error over it would be meaningless."
+            )
+    horizon = width // n_features
+    diff = (y_pred - y_true).reshape(n_samples, horizon, n_features)
+    return _METRICS[metric](diff).mean(axis=(0, 2))
+
+
+class _TrajectoryScorer:
+    """Scorer ``(estimator, X, Y) -> -error``; a class so that it pickles."""
+
+    def __init__(self, metric: str, step: int | None):
+        self.metric = metric
+        self.step = step
+
+    def __call__(self, estimator, X, Y, **predict_params) -> float:
+        errors = trajectory_error(
+            Y, estimator.predict(X, **predict_params), np.shape(X)[1], self.metric
+        )
+        if self.step is None:
+            return -float(errors.mean())
+        if self.step > errors.shape[0]:
+            raise ValueError(
+                f"step={self.step} but the forecast has only {errors.shape[0]} "
+                f"steps; choose a step in 1..{errors.shape[0]}."
+            )
+        return -float(errors[self.step - 1])
+
+    def __repr__(self) -> str:
+        return f"make_trajectory_scorer(metric={self.metric!r}, step={self.step!r})"
+
+
+def make_trajectory_scorer(metric: str = "mae", step: int | None = None):
+    """Scorer for ``GridSearchCV``/``cross_val_score`` on trajectory forecasts.
+
+    The number of columns per frame is taken from ``X`` at scoring time, so the
+    scorer works for any recording width. As for every sklearn error scorer the
+    returned value is the negated error (greater is better).
+
+    Parameters
+    ----------
+    metric : {"mae", "mse"}, default="mae"
+        Error measured at each step (see :func:`trajectory_error`).
+    step : int, optional
+        Score only this prediction step (1-based). By default the mean over all steps.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, Y) -> float``.
+
+    Examples
+    --------
+    >>> from wormsk.metrics import make_trajectory_scorer
+    >>> scorer = make_trajectory_scorer("mae", step=16)
+    >>> scorer
+    make_trajectory_scorer(metric='mae', step=16)
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
+    if step is not None and (
+        isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1
+    ):
+        raise ValueError(f"step must be a positive integer or None; got {step!r}.")
+    return _TrajectoryScorer(metric, None if step is None else int(step))

@@ -1,0 +1,377 @@
+"""Figures of the paper's experiments (matplotlib, the optional ``plot`` extra).
+
+Every function takes the tidy DataFrames returned by :mod:`wormsk.experiments` and
+returns a :class:`matplotlib.figure.Figure` built without ``pyplot``, so nothing is
+shown or kept alive behind the caller's back: save it with ``fig.savefig(path)``, or
+display it in a notebook as the last expression of a cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_accuracy_vs_training_worms",
+    "plot_trajectory_error",
+    "plot_inferred_graph",
+]
+
+
+def _figure(figsize):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError(
+            "wormsk.plotting needs matplotlib, which is an optional dependency; "
+            'install it with `pip install "wormsk[plot]"`.'
+        ) from exc
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _require_columns(df: pd.DataFrame, columns, what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame; got {type(df).__name__}.")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{what} lacks the column(s) {missing}; expected at least {list(columns)} "
+            f"(got {list(df.columns)})."
+        )
+
+
+def _pick(df: pd.DataFrame, column: str, value, what: str) -> pd.DataFrame:
+    if value is None or column not in df.columns:
+        return df
+    out = df[df[column] == value]
+    if out.empty:
+        raise ValueError(
+            f"{what} has no rows with {column}={value!r}; available: "
+            f"{sorted(map(str, df[column].unique()))}."
+        )
+    return out
+
+
+def _state_order(names) -> list:
+    """Known vocabularies in their behavioural order, anything else sorted."""
+    from wormsk.datasets import FOUR_STATES, KATO_STATES, NICHOLS_STATES
+
+    for vocabulary in (FOUR_STATES, KATO_STATES, NICHOLS_STATES):
+        if set(names) <= set(vocabulary):
+            return [s for s in vocabulary if s in names]
+    return sorted(names, key=str)
+
+
+def plot_confusion_matrix(
+    confusion: pd.DataFrame,
+    model: str | None = "GNN",
+    n_train_worms: int | None = None,
+    evaluation: str | None = "unseen",
+    normalize: bool = True,
+    labels=None,
+    title: str | None = None,
+):
+    """Confusion matrix of predicted against true states.
+
+    Parameters
+    ----------
+    confusion : DataFrame
+        Tidy counts with columns ``true``, ``predicted``, ``count`` (and optionally
+        ``model``, ``evaluation``, ``n_train_worms``), as returned by
+        :func:`wormsk.experiments.four_states_unseen` with ``return_confusion=True``.
+    model : str or None, default="GNN"
+        Model to show; ``None`` sums over every model in the table.
+    n_train_worms : int, optional
+        Number of training worms to show; by default the largest in the table.
+    evaluation : str or None, default="unseen"
+        Rows of this ``evaluation`` only (e.g. ``"cross-study"``); ``None`` keeps all.
+    normalize : bool, default=True
+        Show each true state's row as fractions (recall on the diagonal).
+    labels : list of str, optional
+        State order; by default the order of the known state vocabulary
+        (e.g. forward, reverse, dorsal_turn, ventral_turn), else alphabetical.
+    title : str, optional
+        Axes title; a description of the selection by default.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from wormsk.plotting import plot_confusion_matrix
+    >>> counts = pd.DataFrame({"true": ["fwd", "fwd", "rev"],
+    ...                        "predicted": ["fwd", "rev", "rev"],
+    ...                        "count": [8, 2, 5]})
+    >>> fig = plot_confusion_matrix(counts, model=None)
+    """
+    _require_columns(confusion, ("true", "predicted", "count"), "confusion")
+    df = _pick(confusion, "model", model, "confusion")
+    df = _pick(df, "evaluation", evaluation, "confusion")
+    if "n_train_worms" in df.columns:
+        if n_train_worms is None:
+            n_train_worms = int(df["n_train_worms"].max())
+        df = _pick(df, "n_train_worms", n_train_worms, "confusion")
+    if labels is None:
+        labels = _state_order(set(df["true"]) | set(df["predicted"]))
+    matrix = (
+        df.groupby(["true", "predicted"], sort=False)["count"]
+        .sum()
+        .unstack(fill_value=0)
+        .reindex(index=labels, columns=labels, fill_value=0)
+        .to_numpy(dtype=float)
+    )
+    shown = matrix
+    if normalize:
+        totals = matrix.sum(axis=1, keepdims=True)
+        shown = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+
+    fig = _figure((2.4 + 0.9 * len(labels), 1.2 + 0.8 * len(labels)))
+    ax = fig.add_subplot()
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(
+        image, ax=ax, label="fraction of true state" if normalize else "frames"
+    )
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            text = f"{shown[i, j]:.2f}" if normalize else f"{int(matrix[i, j])}"
+            dark = shown[i, j] > 0.6 * (shown.max() or 1)
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                color="white" if dark else "black",
+                fontsize=9,
+            )
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted state")
+    ax.set_ylabel("true state")
+    if title is None:
+        parts = [model or "all models"]
+        if evaluation:
+            parts.append(f"{evaluation} worms")
+        if n_train_worms is not None:
+            parts.append(f"trained on {n_train_worms} worm(s)")
+        title = ", ".join(parts)
+    ax.set_title(title)
+    return fig
+
+
+def plot_accuracy_vs_training_worms(
+    scores: pd.DataFrame,
+    evaluation: str | None = "unseen",
+    reference: pd.DataFrame | None = None,
+    title: str = "Dataset enlargement: accuracy on unseen worms",
+):
+    """Accuracy against the number of training worms, one line per model.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Tidy scores with columns ``model``, ``n_train_worms``, ``accuracy`` (one row
+        per train/test combination), as from
+        :func:`wormsk.experiments.four_states_unseen`.
+    evaluation : str or None, default="unseen"
+        Keep rows of this ``evaluation`` only; ``None`` keeps all.
+    reference : DataFrame, optional
+        Reported numbers to draw dashed (columns ``model``, ``n_train_worms``,
+        ``accuracy``), e.g. the paper's on the real data.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Mean accuracy with the standard deviation over combinations as error bars.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from wormsk.plotting import plot_accuracy_vs_training_worms
+    >>> scores = pd.DataFrame({"model": ["GNN"] * 3, "n_train_worms": [1, 1, 2],
+    ...                        "accuracy": [0.8, 0.9, 0.95]})
+    >>> fig = plot_accuracy_vs_training_worms(scores)
+    """
+    _require_columns(scores, ("model", "n_train_worms", "accuracy"), "scores")
+    df = _pick(scores, "evaluation", evaluation, "scores")
+    fig = _figure((5.5, 4))
+    ax = fig.add_subplot()
+    summary = df.groupby(["model", "n_train_worms"], sort=False)["accuracy"].agg(
+        ["mean", "std"]
+    )
+    for model in dict.fromkeys(df["model"]):
+        part = summary.loc[model].sort_index()
+        line = ax.errorbar(
+            part.index.to_numpy(dtype=float),
+            part["mean"].to_numpy(dtype=float),
+            yerr=part["std"].fillna(0.0).to_numpy(dtype=float),
+            marker="o",
+            capsize=3,
+            label=str(model),
+        )
+        if reference is not None and model in set(reference["model"]):
+            ref = reference[reference["model"] == model].sort_values("n_train_worms")
+            ax.plot(
+                ref["n_train_worms"].to_numpy(dtype=float),
+                ref["accuracy"].to_numpy(dtype=float),
+                ls="--",
+                marker="x",
+                color=line.lines[0].get_color(),
+                label=f"{model} (paper)",
+            )
+    ax.set_xticks(sorted(df["n_train_worms"].unique()))
+    ax.set_xlabel("number of training worms")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_trajectory_error(
+    errors: pd.DataFrame,
+    metric: str = "mae",
+    title: str | None = None,
+):
+    """Forecast error against prediction step, one line per model and training set.
+
+    Parameters
+    ----------
+    errors : DataFrame
+        Tidy per-step errors with columns ``model``, ``step`` and the ``metric``
+        column, optionally ``training`` (e.g. "1 worm", "all training worms"), as
+        returned by :func:`wormsk.experiments.trajectory`. Several rows per
+        (model, training, step) are averaged.
+    metric : {"mae", "mse"}, default="mae"
+        Column to plot.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from wormsk.plotting import plot_trajectory_error
+    >>> errors = pd.DataFrame({"model": ["GNN"] * 2, "step": [1, 2],
+    ...                        "mae": [0.1, 0.2], "mse": [0.01, 0.05]})
+    >>> fig = plot_trajectory_error(errors)
+    """
+    _require_columns(errors, ("model", "step", metric), "errors")
+    keys = ["model", "training"] if "training" in errors.columns else ["model"]
+    fig = _figure((5.5, 4))
+    ax = fig.add_subplot()
+    styles = ["-", "--", ":", "-."]
+    trainings = (
+        list(dict.fromkeys(errors["training"])) if "training" in keys else [None]
+    )
+    colors = {}
+    for key, part in errors.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        model, training = key[0], (key[1] if len(key) > 1 else None)
+        curve = part.groupby("step")[metric].mean().sort_index()
+        label = str(model) if training is None else f"{model}, {training}"
+        if str(model) == "no change":
+            ax.plot(
+                curve.index.to_numpy(dtype=float),
+                curve.to_numpy(dtype=float),
+                color="0.4",
+                ls=":",
+                lw=2,
+                label="no change (baseline)",
+            )
+            continue
+        (line,) = ax.plot(
+            curve.index.to_numpy(dtype=float),
+            curve.to_numpy(dtype=float),
+            marker=".",
+            label=label,
+            ls=styles[trainings.index(training) % len(styles)],
+            color=colors.get(model),
+        )
+        colors.setdefault(model, line.get_color())
+    ax.set_xlabel("prediction step (frames)")
+    ax.set_ylabel(
+        {"mae": "mean absolute error", "mse": "mean squared error"}.get(metric, metric)
+    )
+    ax.set_title(title or "Trajectory forecast error on unseen worms")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _heatmap(fig, ax, matrix: pd.DataFrame, title: str, label: str, vmax=None):
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=vmax)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=label)
+    names = [str(n) for n in matrix.columns]
+    small = 8 if len(names) <= 30 else 5
+    if len(names) <= 60:
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=small)
+        ax.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=small)
+    ax.set_xlabel("source neuron j")
+    ax.set_ylabel("target neuron i")
+    ax.set_title(title)
+
+
+def plot_inferred_graph(
+    graph: pd.DataFrame,
+    connectome: pd.DataFrame | None = None,
+    worm=None,
+    title: str | None = None,
+):
+    """The inferred graph of one worm as a heatmap, beside the physical connectome.
+
+    Parameters
+    ----------
+    graph : DataFrame of shape (n_neurons, n_neurons)
+        Inferred adjacency in (0, 1) labelled by neuron, e.g. one value of
+        :meth:`wormsk.models.GNNClassifier.inferred_graph`.
+    connectome : DataFrame, optional
+        Physical adjacency among (some of) the same neurons, e.g. from
+        :func:`wormsk.datasets.load_connectome`; reordered to ``graph``'s neurons, with
+        neurons it lacks shown as zero rows and columns.
+    worm : str, optional
+        Worm id for the title.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from wormsk.plotting import plot_inferred_graph
+    >>> names = ["AVAL", "AVAR", "AVBL"]
+    >>> graph = pd.DataFrame(np.full((3, 3), 0.5), index=names, columns=names)
+    >>> fig = plot_inferred_graph(graph, worm="sim0")
+    """
+    if not isinstance(graph, pd.DataFrame) or graph.shape[0] != graph.shape[1]:
+        raise ValueError(
+            "graph must be a square DataFrame labelled by neuron (n_neurons x "
+            f"n_neurons); got {type(graph).__name__} of shape {np.shape(graph)}."
+        )
+    panels = 1 if connectome is None else 2
+    fig = _figure((5.2 * panels, 4.6))
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    _heatmap(fig, axes[0], graph, "inferred graph (GNN)", "edge weight A_ij", vmax=1)
+    if connectome is not None:
+        if not isinstance(connectome, pd.DataFrame):
+            raise TypeError("connectome must be a DataFrame labelled by neuron.")
+        aligned = connectome.reindex(
+            index=graph.index, columns=graph.columns, fill_value=0.0
+        ).fillna(0.0)
+        _heatmap(
+            fig, axes[1], aligned, "connectome (White et al. 1986)", "synaptic weight"
+        )
+    fig.suptitle(title or (f"worm {worm}" if worm is not None else "inferred graph"))
+    return fig
