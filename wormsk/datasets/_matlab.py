@@ -49,7 +49,14 @@ def open_mat73(path) -> h5py.File:
             "recordings are published in v7.3 format; re-save older files in MATLAB "
             "with save(..., '-v7.3')."
         )
-    return h5py.File(path, "r")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(
+            f"{path} is an HDF5 file that cannot be read: it is probably truncated "
+            f"or corrupted (an interrupted download or copy?); copy or download it "
+            f"again. HDF5 said: {exc}"
+        ) from exc
 
 
 def matlab_class(obj) -> str | None:
