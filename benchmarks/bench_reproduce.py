@@ -1,0 +1,61 @@
+"""Wall time of ``wormsk reproduce --quick`` (all experiments, simulated worms).
+
+Each run is a fresh process writing its report into a temporary directory, so
+every run pays for the imports and the data simulation as a user would. The
+largest resident memory of any process of the run (``ru_maxrss`` of the
+children, joblib workers included) is recorded too.
+
+Run: ``python benchmarks/bench_reproduce.py [--repeats 3] [--jobs N]``.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from _common import REPO, machine_info, median, parser, print_machine, print_table, save
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--jobs", type=int, default=None,
+                   help="passed to wormsk reproduce --jobs (default: its own)")
+    args = p.parse_args()
+    repeats = 1 if args.quick else max(1, args.repeats)
+
+    info = machine_info()
+    print_machine(info)
+    cmd = [sys.executable, "-m", "wormsk.cli", "reproduce", "--quick"]
+    if args.jobs is not None:
+        cmd += ["--jobs", str(args.jobs)]
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            proc = subprocess.run([*cmd, "--out", out], capture_output=True,
+                                  text=True, cwd=REPO)
+            times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+        print(f"# run {len(times)}: {times[-1]:.1f} s", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rows = [{
+        "command": " ".join(["wormsk", *cmd[3:]]),
+        "runs": repeats,
+        "median s": median(times),
+        "min s": min(times),
+        "max s": max(times),
+        "peak process MiB": peak,
+        "times": times,
+    }]
+    print_table(rows, ["command", "runs", "median s", "min s", "max s",
+                       "peak process MiB"], ".4g")
+    save("reproduce", info, rows, {"repeats": repeats, "jobs": args.jobs},
+         args.no_save)
+
+
+if __name__ == "__main__":
+    main()
