@@ -309,6 +309,18 @@ def test_fit_and_predict_use_one_thread_and_restore_the_callers(worms):
     assert torch.get_num_threads() == before
 
 
+def test_more_threads_on_request_and_a_bad_setting_is_refused(worms, monkeypatch):
+    X, y = worms
+    before = torch.get_num_threads()
+    monkeypatch.setenv("WORMSK_NUM_THREADS", "2")
+    clf = GNNClassifier(max_epochs=1, callbacks=[_RecordThreads()]).fit(X, y)
+    assert clf.history_[:, "torch_threads"] == [2]
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("WORMSK_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="WORMSK_NUM_THREADS must be a positive"):
+        clf.predict(X)
+
+
 def _threads_during_fit(estimator, X, y):
     return estimator.history_[-1, "torch_threads"]
 

@@ -43,24 +43,45 @@ from .._utils import (
 # ----------------------------------------------------------------------------------
 
 
+#: Environment variable that sets the torch threads of one fit or predict (default 1).
+THREADS_ENV = "WORMSK_NUM_THREADS"
+
+
+def _n_threads() -> int:
+    value = os.environ.get(THREADS_ENV, "1")
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(
+            f"The environment variable {THREADS_ENV} must be a positive integer (the "
+            f"torch threads of one fit); got {value!r}."
+        )
+    return n
+
+
 @contextlib.contextmanager
 def _torch_threads():
-    """Run the enclosed torch work with one intra-op thread, then restore.
+    """Run the enclosed torch work with ``WORMSK_NUM_THREADS`` (default one) intra-op
+    threads, then restore the caller's setting.
 
     wormsk's batches are small (one worm's frames, tens to hundreds of neurons):
-    measured on a 2-core machine, splitting them across threads gained little when
-    the machine was idle and made steps 10 to 100 times slower when other processes
-    competed for the cores (OpenMP threads waiting on each other). Use more cores
-    by running fits in parallel instead (``n_jobs`` of ``GridSearchCV`` or
-    ``cross_val_score``); joblib gives each worker one thread.
+    measured on a 2-core machine, two threads made a step about 1.6x faster when the
+    machine was idle but 10 to 100 times slower when other processes competed for
+    the cores (OpenMP threads waiting on each other). So the default is one thread;
+    use more cores by running fits in parallel (``n_jobs`` of ``GridSearchCV`` or
+    ``cross_val_score``; joblib gives each worker one thread), or set
+    ``WORMSK_NUM_THREADS`` for one large fit on an otherwise idle machine.
     """
     previous = torch.get_num_threads()
-    if previous > 1:
-        torch.set_num_threads(1)
+    wanted = _n_threads()
+    if previous != wanted:
+        torch.set_num_threads(wanted)
     try:
         yield
     finally:
-        if previous > 1:
+        if previous != wanted:
             torch.set_num_threads(previous)
 
 
