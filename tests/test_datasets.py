@@ -418,6 +418,48 @@ def test_load_nichols_files(tmp_path):
         load_nichols2017([paths[0], paths[0]])
 
 
+def test_time_vectors_are_read_checked_or_derived_from_fps(tmp_path, sim3):
+    # Kato: tv read as is; without tv, frame / fps; a tv of the wrong length names
+    # the worm and the field.
+    worms = [_kato_worm(sim3, w, k)[0] for k, w in enumerate(pd.unique(sim3.groups))]
+    worms[1]["tv"] = worms[1]["tv"] + 100.0
+    root = {name: Cell([f[name] for f in worms]) for name in worms[0]}
+    write_mat73(tmp_path / "tv.mat", {"WT_NoStim": root})
+    bunch = load_kato2015(tmp_path / "tv.mat", neurons=NAMED, nostate="label")
+    np.testing.assert_allclose(bunch.time[bunch.groups == "kato1"][:2],
+                               100.0 + np.array([0, 1]) / 2.9)  # fmt: skip
+    no_tv = {name: v for name, v in root.items() if name != "tv"}
+    write_mat73(tmp_path / "no_tv.mat", {"WT_NoStim": no_tv})
+    bunch = load_kato2015(tmp_path / "no_tv.mat", neurons=NAMED, nostate="label")
+    np.testing.assert_allclose(bunch.time[bunch.groups == "kato1"][:3],
+                               np.arange(3) / 2.9)  # fmt: skip
+    worms[2]["tv"] = worms[2]["tv"][:-1]
+    root = {name: Cell([f[name] for f in worms]) for name in worms[0]}
+    write_mat73(tmp_path / "short_tv.mat", {"WT_NoStim": root})
+    with pytest.raises(
+        ValueError, match="Worm kato2: tv has 149 frames, the traces 150"
+    ):
+        load_kato2015(tmp_path / "short_tv.mat", neurons=NAMED)
+
+    # Nichols: the first frame (no backward difference) is dropped with its time.
+    bunch2 = make_worms(
+        n_worms=2, n_frames=60, neurons=["AVAL", "AVBL"], random_state=6
+    )
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, bunch2)
+    got = load_nichols2017(path, neurons=["AVAL"], nostate="label")
+    np.testing.assert_allclose(got.time[got.groups == "n2_prelet_1"][:2],
+                               np.array([1, 2]) / 3.3)  # fmt: skip
+    fields[0]["timeVectorSeconds"] = fields[0]["timeVectorSeconds"][:-2]
+    root = {name: Cell([f[name] for f in fields]) for name in fields[0]}
+    write_mat73(path, {path.stem: root})
+    with pytest.raises(
+        ValueError,
+        match="Worm n2_prelet_0: timeVectorSeconds has 58 frames, the traces 60",
+    ):
+        load_nichols2017(path, neurons=["AVAL"])
+
+
 # ---------------------------------------------------------------------------
 # map_states
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
-from ._matlab import elements, open_mat73, read, scalar, text, vector
+from ._matlab import elements, open_mat73, read, scalar, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    frame_times,
+    frames_by_rois,
     per_worm,
     states_from_indicators,
 )
@@ -98,27 +100,19 @@ def load_kato2015(
     traces = per_worm(fields, "deltaFOverF_bc", n_worms, source)
     state_structs = per_worm(fields, "States", n_worms, source)
     fps_values = per_worm(fields, "fps", n_worms, source)
-    derivs = (
-        per_worm(fields, "deltaFOverF_deriv", n_worms, source)
-        if "deltaFOverF_deriv" in fields
-        else [None] * n_worms
-    )
-    tvs = per_worm(fields, "tv", n_worms, source) if "tv" in fields else None
-    recs = (
-        per_worm(fields, "dataset", n_worms, source)
-        if "dataset" in fields
-        else [""] * n_worms
-    )
+    derivs = per_worm(fields, "deltaFOverF_deriv", n_worms, source, default=None)
+    tvs = per_worm(fields, "tv", n_worms, source, default=None)
+    recs = per_worm(fields, "dataset", n_worms, source, default="")
 
     worms = []
     for k in range(n_worms):
         worm = f"kato{k}"
         rois = elements(names[k])
-        trace = np.atleast_2d(np.asarray(traces[k], dtype=float))
+        trace = frames_by_rois(traces[k])
         check_roi_count(worm, len(rois), trace, "deltaFOverF_bc")
         deriv = derivs[k]
         if deriv is not None:
-            deriv = np.atleast_2d(np.asarray(deriv, dtype=float))
+            deriv = frames_by_rois(deriv)
             if deriv.size == 0:
                 deriv = None
             elif deriv.shape != trace.shape:
@@ -136,14 +130,7 @@ def load_kato2015(
             state_structs[k], KATO_STATES, n_frames, f"Worm {worm}"
         )
         fps = scalar(fps_values[k], f"worm {worm} fps")
-        if tvs is not None:
-            time = vector(tvs[k], f"worm {worm} tv")
-            if time.size != n_frames:
-                raise ValueError(
-                    f"Worm {worm}: tv has {time.size} frames, the traces {n_frames}."
-                )
-        else:
-            time = np.arange(n_frames) / fps
+        time = frame_times(tvs[k], n_frames, fps, worm, "tv")
         worms.append(
             WormRecording(
                 worm=worm,

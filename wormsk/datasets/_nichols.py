@@ -13,11 +13,13 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
-from ._matlab import elements, open_mat73, read, scalar, text, vector
+from ._matlab import elements, open_mat73, read, scalar, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    frame_times,
+    frames_by_rois,
     per_worm,
     states_from_indicators,
 )
@@ -80,45 +82,25 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     if n_worms == 0:
         raise ValueError(f"{source} has no IDs, or none for any worm.")
     traces = per_worm(fields, "traces", n_worms, source)
-    difs = (
-        per_worm(fields, "tracesDif", n_worms, source)
-        if "tracesDif" in fields
-        else [None] * n_worms
-    )
+    difs = per_worm(fields, "tracesDif", n_worms, source, default=None)
     fps_values = per_worm(fields, "fps", n_worms, source)
     state_values = per_worm(fields, "_states", n_worms, source)
-    tvs = (
-        per_worm(fields, "timeVectorSeconds", n_worms, source)
-        if "timeVectorSeconds" in fields
-        else None
-    )
-    recs = (
-        per_worm(fields, "dataset", n_worms, source)
-        if "dataset" in fields
-        else [""] * n_worms
-    )
+    tvs = per_worm(fields, "timeVectorSeconds", n_worms, source, default=None)
+    recs = per_worm(fields, "dataset", n_worms, source, default="")
     worms = []
     for k in range(n_worms):
         worm = f"{stem}_{k}"
         rois = elements(ids[k])
-        trace = np.atleast_2d(np.asarray(traces[k], dtype=float))
+        trace = frames_by_rois(traces[k])
         check_roi_count(worm, len(rois), trace, "traces")
         n_frames = trace.shape[0]
         fps = scalar(fps_values[k], f"worm {worm} fps")
         labels = _state_labels(state_values[k], n_frames, codes, f"Worm {worm}")
-        if tvs is not None:
-            time = vector(tvs[k], f"worm {worm} timeVectorSeconds")
-            if time.size != n_frames:
-                raise ValueError(
-                    f"Worm {worm}: timeVectorSeconds has {time.size} frames, the "
-                    f"traces {n_frames}."
-                )
-        else:
-            time = np.arange(n_frames) / fps
+        time = frame_times(tvs[k], n_frames, fps, worm, "timeVectorSeconds")
         frame = np.arange(n_frames)
         deriv = difs[k]
         if deriv is not None:
-            deriv = np.atleast_2d(np.asarray(deriv, dtype=float))
+            deriv = frames_by_rois(deriv)
             check_roi_count(worm, len(rois), deriv, "tracesDif")
             if deriv.shape[0] == n_frames - 1:
                 # Backward difference: frame t sees traces[t] - traces[t-1], never

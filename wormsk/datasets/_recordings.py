@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._constants import NOSTATE, map_states
-from ._matlab import elements, unique_name
+from ._matlab import elements, unique_name, vector
 
 
 @dataclass
@@ -46,9 +46,20 @@ def check_roi_count(worm: str, n_names: int, array: np.ndarray, what: str) -> No
         )
 
 
-def per_worm(fields: dict, name: str, n_worms: int, source: str) -> list:
-    """The per-worm entries of a struct field (cell or struct-array field)."""
+_REQUIRED = object()
+
+
+def per_worm(
+    fields: dict, name: str, n_worms: int, source: str, default=_REQUIRED
+) -> list:
+    """The per-worm entries of a struct field (cell or struct-array field).
+
+    A missing field is an error unless ``default`` is given, which then stands
+    in for every worm.
+    """
     if name not in fields:
+        if default is not _REQUIRED:
+            return [default] * n_worms
         raise ValueError(
             f"{source} has no field {name!r}; fields present: {sorted(fields)}."
         )
@@ -59,6 +70,23 @@ def per_worm(fields: dict, name: str, n_worms: int, source: str) -> list:
             f"{n_worms} worms."
         )
     return values
+
+
+def frames_by_rois(value) -> np.ndarray:
+    """A per-worm frames x ROIs array as float."""
+    return np.atleast_2d(np.asarray(value, dtype=float))
+
+
+def frame_times(value, n_frames: int, fps: float, worm: str, field: str):
+    """Seconds of each frame: the file's time vector, else frame / fps."""
+    if value is None:
+        return np.arange(n_frames) / fps
+    time = vector(value, f"worm {worm} {field}")
+    if time.size != n_frames:
+        raise ValueError(
+            f"Worm {worm}: {field} has {time.size} frames, the traces {n_frames}."
+        )
+    return time
 
 
 def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: str):
