@@ -1,11 +1,14 @@
-"""Wall time of ``wormsk reproduce --quick`` (all experiments, simulated worms).
+"""Wall time of ``wormsk reproduce`` (all experiments, simulated worms).
 
 Each run is a fresh process writing its report into a temporary directory, so
 every run pays for the imports and the data simulation as a user would. The
 largest resident memory of any process of the run (``ru_maxrss`` of the
 children, joblib workers included) is recorded too.
 
-Run: ``python benchmarks/bench_reproduce.py [--repeats 3] [--jobs N]``.
+By default the ``--quick`` settings are timed (3 runs); ``--full`` times the
+full settings (1 run unless ``--repeats`` says otherwise: about an hour each).
+
+Run: ``python benchmarks/bench_reproduce.py [--full] [--repeats N] [--jobs N]``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,20 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=None,
                    help="passed to wormsk reproduce --jobs (default: its own)")
+    p.add_argument("--full", action="store_true",
+                   help="time the full settings instead of --quick")
+    p.set_defaults(repeats=None)
     args = p.parse_args()
-    repeats = 1 if args.quick else max(1, args.repeats)
+    if args.quick:
+        repeats = 1
+    else:
+        repeats = max(1, args.repeats or (1 if args.full else 3))
 
     info = machine_info()
     print_machine(info)
-    cmd = [sys.executable, "-m", "wormsk.cli", "reproduce", "--quick"]
+    cmd = [sys.executable, "-m", "wormsk.cli", "reproduce"]
+    if not args.full:
+        cmd.append("--quick")
     if args.jobs is not None:
         cmd += ["--jobs", str(args.jobs)]
     times = []
@@ -53,8 +64,8 @@ def main():
     }]
     print_table(rows, ["command", "runs", "median s", "min s", "max s",
                        "peak process MiB"], ".4g")
-    save("reproduce", info, rows, {"repeats": repeats, "jobs": args.jobs},
-         args.no_save)
+    save("reproduce_full" if args.full else "reproduce", info, rows,
+         {"repeats": repeats, "jobs": args.jobs, "full": args.full}, args.no_save)
 
 
 if __name__ == "__main__":
