@@ -141,6 +141,39 @@ def test_chunked_prediction_equals_autograd_path(edges):
             torch.testing.assert_close(net(x), reference, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("edges", ["static", "dynamic", "fixed"])
+def test_mean_graph_in_chunks_equals_the_mean_of_all_graphs(edges):
+    torch.manual_seed(0)
+    n = 20
+    adjacency = torch.rand(n, n) if edges == "fixed" else None
+    kind = "static" if edges == "fixed" else edges
+    net = WormGNN(n, n_outputs=3, hidden_size=8, edges=kind, adjacency=adjacency)
+    net.eval()
+    x = torch.rand(90, n, 2)
+    with torch.no_grad():
+        reference = net.infer_adjacency(x).mean(dim=0)
+        for budget in (2**20, n * n * 8 * 7, n * 8 * 3):
+            net.pair_budget = budget
+            torch.testing.assert_close(net.mean_adjacency(x), reference)
+
+
+def test_inferred_graph_of_a_long_worm_never_holds_all_its_frame_graphs():
+    # Dynamic edges: one graph per frame. The mean graph of a worm must be summed
+    # a few frames at a time, as prediction is, not from a (frames, N, N) stack.
+    n, frames = 30, 200
+    X, y = make_worms(n_worms=2, n_frames=frames, n_neurons=n, random_state=0,
+                      return_X_y=True)
+    clf = GNNClassifier(hidden_size=8, edges="dynamic", max_epochs=1,
+                        batch_size=50, random_state=0).fit(X, y)
+    clf.module_.pair_budget = n * n * 10  # graphs of ten frames per chunk
+    with OpLog() as log:
+        graphs = clf.inferred_graph(X)
+    graph_stacks = [s for _, _, s in log.tensors if s[-2:] == (n, n)]
+    assert graph_stacks  # the graphs were audited
+    assert max(np.prod(s, dtype=np.int64) for s in graph_stacks) == 10 * n * n
+    assert all(g.shape == (n, n) for g in graphs.values())
+
+
 # --- float32 only ------------------------------------------------------------------
 
 

@@ -579,8 +579,8 @@ class _GraphMixin:
         device = torch.device(self.device)
         with torch.no_grad(), _torch_threads():
             for code, pos in worm_indices(codes):
-                adj = gnn.infer_adjacency(X3[torch.as_tensor(pos)].to(device))
-                adj = adj.mean(dim=0).cpu().numpy().astype(np.float64)
+                adj = gnn.mean_adjacency(X3[torch.as_tensor(pos)].to(device))
+                adj = adj.cpu().numpy().astype(np.float64)
                 graphs[labels[code]] = pd.DataFrame(
                     adj, index=pd.Index(self.neuron_names_, name="receiver"),
                     columns=pd.Index(self.neuron_names_, name="sender"),

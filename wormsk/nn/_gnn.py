@@ -360,13 +360,18 @@ class WormGNN(nn.Module):
         # Without autograd, graphs are built a few frames at a time, so predicting a
         # long recording never holds its whole (B, N, N) adjacency; writing into one
         # preallocated output keeps the allocator from fragmenting.
-        step = max(1, budget // (self.n_neurons * self.n_neurons))
         messages = torch.empty_like(v)
-        for f in range(0, x.shape[0], step):
-            s = slice(f, f + step)
-            adj = torch.sigmoid_(enc.pair_logits(a[s], b[s], False, budget))
+        for s, adj in self._frame_chunks(a, b):
             torch.matmul(adj, v[s], out=messages[s])
         return messages
+
+    def _frame_chunks(self, a: torch.Tensor, b: torch.Tensor):
+        """(frames slice, dynamic adjacency of those frames), a few frames at a time."""
+        enc, budget = self.edge_encoder, self.pair_budget
+        step = max(1, budget // (self.n_neurons * self.n_neurons))
+        for f in range(0, a.shape[0], step):
+            s = slice(f, f + step)
+            yield s, torch.sigmoid_(enc.pair_logits(a[s], b[s], False, budget))
 
     def infer_adjacency(self, x: torch.Tensor) -> torch.Tensor:
         """Adjacency used for the batch ``x`` (B, N, C).
@@ -381,6 +386,31 @@ class WormGNN(nn.Module):
         if self.edge_encoder is None:
             return self.adjacency.unsqueeze(0).clone()
         return self._adjacency(x)
+
+    def mean_adjacency(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over the frames of :meth:`infer_adjacency`, without holding (B, N, N).
+
+        With dynamic edges the frames' graphs are built and summed a few frames at
+        a time (``pair_budget``), so a whole recording's mean graph costs no more
+        memory than prediction does.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, N, C)
+            Frames of one worm.
+
+        Returns
+        -------
+        A : tensor of shape (N, N)
+            ``infer_adjacency(x).mean(0)``.
+        """
+        _check_frames(x, self.n_neurons, self.n_channels)
+        if self.edges == "static" or self.edge_encoder is None:
+            return self.infer_adjacency(x)[0]
+        total = x.new_zeros(self.n_neurons, self.n_neurons)
+        for _, adj in self._frame_chunks(*self.edge_encoder.pair_inputs(x)):
+            total += adj.sum(dim=0)
+        return total / x.shape[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout."""
