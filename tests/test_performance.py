@@ -139,6 +139,12 @@ def test_chunked_prediction_equals_autograd_path(edges):
         net.pair_budget = budget
         with torch.no_grad():
             torch.testing.assert_close(net(x), reference, rtol=1e-5, atol=1e-6)
+    # Without autograd no backward can follow, so no pair activations are kept for
+    # one: nothing exceeds the (B, N, N) graphs, a ninth of the 90 x 20 x 20 x 8
+    # pair hidden tensor.
+    with torch.no_grad(), OpLog() as log:
+        net(x)
+    assert max(np.prod(s, dtype=np.int64) for _, _, s in log.tensors) <= 90 * n * n
 
 
 @pytest.mark.parametrize("edges", ["static", "dynamic", "fixed"])

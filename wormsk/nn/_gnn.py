@@ -83,12 +83,14 @@ class _PairLogits(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, a, b, w2, b2, w3, b3, static: bool, budget: int):
+    def forward(ctx, a, b, w2, b2, w3, b3, static: bool, budget: int, grad: bool):
         n_frames, n, h = a.shape
         frames, rows = _chunk_shape(n_frames, n, h, budget)
         size = frames * rows * n * h
         total = n_frames * n * n * h
-        keep = total <= KEEP_LIMIT and any(ctx.needs_input_grad)
+        # needs_input_grad is set under torch.no_grad() too: ``grad`` (the caller's
+        # grad mode) says whether a backward can follow at all.
+        keep = total <= KEEP_LIMIT and grad and any(ctx.needs_input_grad)
         t1, t2 = (_buffer(total if keep else size, a) for _ in range(2))
         offset = 0
         w3v = w3.view(h)
@@ -162,6 +164,7 @@ class _PairLogits(torch.autograd.Function):
             grad_b2,
             grad_w3.view_as(w3),
             grad_b3.view(1),
+            None,
             None,
             None,
         )
@@ -241,6 +244,7 @@ class EdgeEncoder(nn.Module):
             self.logit.bias,
             static,
             pair_budget,
+            torch.is_grad_enabled(),
         )
         return logits.unsqueeze(0) if static else logits
 
