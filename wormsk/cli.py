@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="small settings: every table and figure in under 3 minutes on 2 CPU "
         "cores on the simulated worms (the real recordings are longer: a few "
         "minutes more); without it, the full settings take about 45 minutes "
-        "(43 measured on 2 idle cores)",
+        "(43-45 measured on 2 idle cores)",
     )
     # A hidden, smaller preset for the test suite.
     rep.add_argument(

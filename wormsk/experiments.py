@@ -134,7 +134,7 @@ class Preset:
 #: every test worm, 16-step forecasts trained on 8-step rollouts) with fewer
 #: epochs and a higher learning rate than the authors' (100 epochs at lr 1e-2 for
 #: classifiers instead of 800 at 1e-3; forecasters of hidden size 32 for 40 epochs
-#: instead of 256 for 600), which took 43 minutes on 2 CPU cores. ``"quick"``
+#: instead of 256 for 600), which took 43-45 minutes on 2 CPU cores. ``"quick"``
 #: shrinks data, epochs and combinations so that every table and figure comes out
 #: in under 3 minutes on 2 cores; ``"tiny"`` is for tests.
 PRESETS: dict[str, Preset] = {
