@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
+from sklearn.utils import Bunch
 
 from wormsk import experiments as ex
 from wormsk.datasets import KATO_SHARED_NEURONS, make_worms
@@ -155,6 +156,30 @@ def test_trajectory_on_a_second_dataset(worms):
     )  # fmt: skip
     assert set(errors["test_worms"]) == {"sim0,sim1"}
     assert set(errors["n_train_worms"]) == {1, 3}
+
+
+def test_trajectory_windows_never_cross_dropped_frames_of_a_loaded_table(worms):
+    # A loader drops unlabelled frames and keeps the original frame numbers, so a
+    # worm's index has gaps; forecast windows must not run across them.
+    frame = worms.data.index.get_level_values("frame")
+    dropped = (worms.groups == "sim0") & (frame >= 100) & (frame < 120)
+    keep = ~np.asarray(dropped)
+    gapped = Bunch(data=worms.data[keep], target=worms.target[keep],
+                   groups=worms.groups[keep])  # fmt: skip
+    fast = ex._preset("tiny", traj_max_epochs=1)
+    errors = ex.trajectory(
+        gapped, estimators={"MLP": ex.default_regressors(["MLP"], preset=fast)["MLP"]},
+        preset=fast,
+    )  # fmt: skip
+    horizon = fast.horizon
+    sim0 = gapped.data.xs("sim0", level="worm", drop_level=False)
+    x = np.asarray(PerWormScaler(feature_range=(-1, 1)).fit_transform(sim0))
+    runs = [x[:100], x[100:]]  # frames 0-99 and 120-399
+    gaps = np.concatenate(
+        [np.abs(r[1:] - r[:-1])[: len(r) - horizon].ravel() for r in runs]
+    )
+    still = errors[(errors["model"] == "no change") & (errors["step"] == 1)]
+    assert still["mae"].item() == pytest.approx(gaps.mean(), rel=1e-5)
 
 
 def test_inferred_graph_and_connectome(worms):

@@ -41,7 +41,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.utils import Bunch
 
-from wormsk._utils import CHANNELS, FRAME_LEVEL, WORM_LEVEL, get_worms, neuron_names
+from wormsk._utils import (
+    CHANNELS,
+    FRAME_LEVEL,
+    WORM_LEVEL,
+    get_worms,
+    neuron_names,
+    worm_indices,
+)
 from wormsk.metrics import trajectory_error
 
 __all__ = [
@@ -315,7 +322,11 @@ def _as_table(data, y=None, groups=None) -> tuple[pd.DataFrame, np.ndarray]:
     if isinstance(data, Bunch) or (hasattr(data, "data") and hasattr(data, "target")):
         X = data.data
         y = data.target if y is None else y
-        if groups is None:
+        has_worms = isinstance(X.index, pd.MultiIndex) and WORM_LEVEL in X.index.names
+        if groups is None and not has_worms:
+            # A loader's table already carries its worms and original frame numbers
+            # (with gaps where frames were dropped); renumbering them would let
+            # forecast windows run across those gaps.
             groups = getattr(data, "groups", None)
     else:
         X = data
@@ -364,9 +375,8 @@ def _as_table(data, y=None, groups=None) -> tuple[pd.DataFrame, np.ndarray]:
 
 def _frames_within_worms(worms) -> np.ndarray:
     frames = np.zeros(len(worms), dtype=np.int64)
-    for worm in pd.unique(np.asarray(worms)):
-        mask = np.asarray(worms) == worm
-        frames[mask] = np.arange(mask.sum())
+    for _, rows in worm_indices(worms):
+        frames[rows] = np.arange(rows.size)
     return frames
 
 
@@ -632,8 +642,13 @@ def _classification(
     contexts = [
         np.flatnonzero(np.isin(groups, pd.unique(groups[test]))) for _, test in splits
     ]
+    # One copy of each split's data, shared by every estimator's task.
+    parts = [
+        (X.iloc[train], y[train], X.iloc[context])
+        for (train, _), context in zip(splits, contexts)
+    ]
     tasks = [
-        ((name, k, train, test), (est, X.iloc[train], y[train], X.iloc[contexts[k]]))
+        ((name, k, train, test), (est, *parts[k]))
         for name, est in estimators.items()
         for k, (train, test) in enumerate(splits)
     ]
@@ -1067,7 +1082,7 @@ def trajectory(
     X_t, Y = _scaled_trajectories(X, p.horizon)
     Y = np.asarray(Y, dtype=np.float32)
     worm_of_row = X_t.index.get_level_values(WORM_LEVEL)
-    worms = _worm_list(X)
+    worms = _worm_list(X_t)  # worms too short for one window cannot be tested
     if test_data is not None:
         X_test, _ = _as_table(test_data)
         _check_same_columns(X, X_test)
@@ -1090,9 +1105,10 @@ def trajectory(
             ("1 worm", train_worms[:1]),
         ):
             rows = np.flatnonzero(np.isin(worm_of_row, chosen))
+            X_tr, Y_tr = X_t.iloc[rows], Y[rows]  # shared by every estimator
             for name, est in estimators.items():
                 meta = (name, training, j, chosen, X_te)
-                tasks.append((meta, (est, X_t.iloc[rows], Y[rows], X_te, Y_te)))
+                tasks.append((meta, (est, X_tr, Y_tr, X_te, Y_te)))
     results = _run(tasks, _fit_forecast, n_jobs, progress, "trajectory forecasting")
     if baseline:
         for j, (_, X_te, Y_te) in enumerate(splits):
