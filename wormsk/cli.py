@@ -299,7 +299,10 @@ def _trajectory_tables(errors: pd.DataFrame, real: bool, steps=(1, 8, 16)):
 # -------------------------------------------------------------- reproduce
 def _load(kato, nichols, preset, random_state):
     """Datasets of the run: (main, cross-study train, cross-study test, real?)."""
+    from sklearn.utils import Bunch
+
     from wormsk import datasets
+    from wormsk._utils import CHANNELS
 
     if kato is None:
         data = datasets.make_worms(
@@ -315,9 +318,16 @@ def _load(kato, nichols, preset, random_state):
     data = kato_data()
     if not nichols:
         return data, None, None, True
-    # Across studies only the neurons named in every worm of both are usable.
+    # Across studies only the neurons named in every worm of both are usable. They
+    # are among the Kato table's neurons and every Kato state has one of the four
+    # states, so the table already read serves (the file is not parsed twice).
     shared = list(datasets.NICHOLS_SHARED_NEURONS)
-    train = kato_data(neurons=shared, states="four")
+    columns = [f"{name}_{channel}" for name in shared for channel in CHANNELS]
+    train = Bunch(
+        data=data.data[columns],
+        target=datasets.map_states(data.target, "four").astype(str),
+        groups=data.groups,
+    )
     if nichols == ["fetch"]:
         test = datasets.fetch_nichols2017(neurons=shared, states="four")
     else:
@@ -390,10 +400,12 @@ def reproduce(
     sections: list[str] = []
     figures: list[tuple[str, str]] = []
 
-    def section(key, display, extra=""):
-        text = f"## {_TITLES[key]}\n\n{markdown_table(display)}\n{extra}"
+    def emit(text):
         print(text, file=stream)
         sections.append(text)
+
+    def section(key, display, extra=""):
+        emit(f"## {_TITLES[key]}\n\n{markdown_table(display)}\n{extra}")
 
     def save(name, df):
         tables[name] = df
@@ -475,12 +487,10 @@ def reproduce(
                 if (res.connectome is not None)
                 else "(no neuron is in the connectome)"
             )
-            text = (
+            emit(
                 f"## {_TITLES['graph']}\n\nWorm {res.worm} (not in training), "
                 f"{conn}: inferred_graph.png, inferred_graph.csv.\n"
             )
-            print(text, file=stream)
-            sections.append(text)
 
     # wormsk's own warnings (e.g. neurons absent from the connectome) concern the
     # results; those of joblib or torch internals do not.
@@ -494,9 +504,7 @@ def reproduce(
         )
     )
     if notes:
-        text = "## Notes\n\n" + "\n".join(f"- {n}" for n in notes[:10]) + "\n"
-        print(text, file=stream)
-        sections.append(text)
+        emit("## Notes\n\n" + "\n".join(f"- {n}" for n in notes[:10]) + "\n")
     elapsed = time.perf_counter() - start
     lines = [*header, "", f"Total run time: {_clock(elapsed)} (m:ss).", ""]
     lines += sections

@@ -71,9 +71,10 @@ def trajectory_error(
     """
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
-    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)):
-        raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
-    if n_features < 1:
+    integral = isinstance(n_features, (int, np.integer)) and not isinstance(
+        n_features, bool
+    )
+    if not integral or n_features < 1:
         raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
     y_true = _as_2d_float(Y_true, "Y_true")
     y_pred = _as_2d_float(Y_pred, "Y_pred")
