@@ -636,3 +636,36 @@ def test_load_connectome_errors():
         load_connectome(["AVAL"], source="cook2019")
     with pytest.raises(ValueError, match="duplicates"):
         load_connectome(["VB01", "VB1"])
+
+
+def test_connectome_table_is_parsed_once_and_never_shared():
+    from wormsk.datasets import _connectome
+
+    _connectome._edges.cache_clear()
+    first = load_connectome(["AVAL", "AVAR", "AVBL"])
+    first.iloc[0, 1] = 1e6
+    again = load_connectome(["AVAL", "AVAR", "AVBL"])
+    assert again.iloc[0, 1] != 1e6
+    assert _connectome._edges.cache_info().misses == 1
+    known, absent = _connectome.split_known(["vb01", "N015", "AVAL", "SIM7"])
+    assert (known, absent) == (["vb01", "AVAL"], ["N015", "SIM7"])
+
+
+def test_neuron_list_keeps_every_message():
+    from wormsk.datasets._connectome import _canonical
+    from wormsk.datasets._constants import neuron_list
+
+    assert neuron_list(("AVAL", 7)) == ["AVAL", "7"]
+    assert neuron_list([], allow_empty=True) == []
+    with pytest.raises(ValueError, match="got the string 'AVAL'"):
+        neuron_list("AVAL")
+    with pytest.raises(ValueError, match="at least one neuron"):
+        neuron_list([])
+    with pytest.raises(ValueError, match=r"duplicates: \['AVAL'\]"):
+        neuron_list(["AVAL", "AVAR", "AVAL"])
+    assert neuron_list(["VB01", "VB1"]) == ["VB01", "VB1"]
+    with pytest.raises(ValueError, match=r"duplicates: \['VB01', 'VB1'\]"):
+        neuron_list(["VB01", "VB1"], key=_canonical)
+    for bad in ("AVAL", [], ["AVAL", "AVAL"]):
+        with pytest.raises(ValueError, match="neurons"):
+            make_worms(n_worms=1, n_frames=10, neurons=bad)

@@ -252,3 +252,16 @@ def test_paper_results_hold_the_reported_numbers():
     traj = ex.PAPER_RESULTS["trajectory"].set_index(["model", "training", "step"])
     assert traj.loc[("MLP", "1 worm", 16), "mae"] == 1.203
     assert traj.loc[("GNN", "all training worms", 1), "mae"] == 0.140
+
+
+def test_split_known_neurons_is_one_lookup_in_the_given_order():
+    names = make_worms(n_worms=1, n_frames=10, n_neurons=302, random_state=0)
+    known, missing = ex._split_known_neurons(names.neuron_names)
+    assert known == list(KATO_SHARED_NEURONS)
+    assert len(missing) == 287 and missing[0] == "N015"
+    assert ex._split_known_neurons(["SIM7", "VB1", "AVAL"]) == (
+        ["VB1", "AVAL"],
+        ["SIM7"],
+    )
+    with pytest.raises(ValueError, match="duplicates"):
+        ex._split_known_neurons(["VB01", "VB1"])

@@ -30,7 +30,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from itertools import islice
 
 import numpy as np
@@ -451,24 +450,9 @@ def connectome_adjacency(neurons: Iterable[str]) -> pd.DataFrame:
 
 def _split_known_neurons(neurons) -> tuple[list[str], list[str]]:
     """(names in the connectome, names absent from it), in the given order."""
-    known, missing = _known_neurons(tuple(str(n) for n in neurons))
-    return list(known), list(missing)
+    from wormsk.datasets._connectome import split_known
 
-
-@lru_cache(maxsize=32)
-def _known_neurons(neurons: tuple[str, ...]) -> tuple[tuple, tuple]:
-    from wormsk.datasets import load_connectome
-
-    adjacency = load_connectome(list(neurons), missing="zero").to_numpy()
-    # Only a neuron without any synapse in the subset can be absent from the table.
-    isolated = ~(adjacency.any(axis=0) | adjacency.any(axis=1))
-    missing = []
-    for name in np.asarray(neurons, dtype=object)[isolated]:
-        try:
-            load_connectome([name])
-        except ValueError:
-            missing.append(name)
-    return tuple(n for n in neurons if n not in missing), tuple(missing)
+    return split_known(neurons)
 
 
 def default_classifiers(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._constants import neuron_list
 
 #: Source name -> table shipped in ``wormneuroatlas/data``.
 CONNECTOME_SOURCES: dict[str, str] = {
@@ -49,6 +52,43 @@ def _table_path(source: str) -> Path:
             "wormneuroatlas."
         )
     return path
+
+
+@lru_cache(maxsize=len(CONNECTOME_SOURCES))
+def _edges(source: str) -> pd.DataFrame:
+    """The source's edge table with canonical names, parsed once per process.
+
+    Shared by every caller: filter it into a new frame, never modify it.
+    """
+    table = pd.read_csv(_table_path(source), sep="\t")
+    table["pre"] = table["pre"].map(_canonical)
+    table["post"] = table["post"].map(_canonical)
+    return table
+
+
+@lru_cache(maxsize=len(CONNECTOME_SOURCES))
+def _known_names(source: str) -> frozenset[str]:
+    table = _edges(source)
+    return frozenset(table["pre"]) | frozenset(table["post"])
+
+
+def _names_and_keys(neurons) -> tuple[list[str], list[str]]:
+    names = neuron_list(neurons, key=_canonical)
+    return names, [_canonical(n) for n in names]
+
+
+def split_known(neurons, source: str = "white1986") -> tuple[list[str], list[str]]:
+    """(names in the source's table, names absent from it), in the given order.
+
+    Validates ``neurons`` as :func:`load_connectome` does, so both refuse the same
+    lists.
+    """
+    names, keys = _names_and_keys(neurons)
+    known = _known_names(source)
+    return (
+        [n for n, k in zip(names, keys) if k in known],
+        [n for n, k in zip(names, keys) if k not in known],
+    )
 
 
 def load_connectome(
@@ -109,22 +149,9 @@ def load_connectome(
         )
     if missing not in ("raise", "zero"):
         raise ValueError(f"missing must be 'raise' or 'zero'; got {missing!r}.")
-    if isinstance(neurons, str):
-        raise ValueError(
-            f"neurons must be a list of names; got the string {neurons!r}."
-        )
-    names = [str(n) for n in neurons]
-    if not names:
-        raise ValueError("neurons must name at least one neuron.")
-    keys = [_canonical(n) for n in names]
-    dup = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
-    if dup:
-        raise ValueError(f"neurons contains duplicates: {dup}.")
-
-    table = pd.read_csv(_table_path(source), sep="\t")
-    table["pre"] = table["pre"].map(_canonical)
-    table["post"] = table["post"].map(_canonical)
-    known = set(table["pre"]) | set(table["post"])
+    names, keys = _names_and_keys(neurons)
+    table = _edges(source)
+    known = _known_names(source)
     absent = [n for n, k in zip(names, keys) if k not in known]
     if absent and missing == "raise":
         raise ValueError(

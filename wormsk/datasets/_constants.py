@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
 import numpy as np
 
 #: The 7 behavioural states annotated by Kato et al. (2015), in their usual order.
@@ -120,3 +123,27 @@ def map_states(y, mapping: str | dict) -> np.ndarray:
                 f"states: {sorted(str(k) for k in known if k is not None)}."
             )
     return np.array([table.get(v) for v in y], dtype=object)
+
+
+def neuron_list(
+    neurons, allow_empty: bool = False, key: Callable[[str], str] | None = None
+) -> list[str]:
+    """The requested neuron names as str, shared by every reader and simulator.
+
+    ``key`` gives a name's identity for the duplicate check (the connectome treats
+    VB01 and VB1 as one neuron); the error lists the names as given.
+    """
+    if isinstance(neurons, str):
+        # A string is iterable: without this, "AVAL" would mean A, V, A, L.
+        raise ValueError(
+            f"neurons must be a list of names; got the string {neurons!r}."
+        )
+    names = [str(n) for n in neurons]
+    if not names and not allow_empty:
+        raise ValueError("neurons must name at least one neuron.")
+    keys = names if key is None else [key(n) for n in names]
+    counts = Counter(keys)
+    dup = sorted({n for n, k in zip(names, keys) if counts[k] > 1})
+    if dup:
+        raise ValueError(f"neurons contains duplicates: {dup}.")
+    return names

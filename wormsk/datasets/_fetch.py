@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -71,11 +70,9 @@ def get_data_home(data_home=None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def _pin_path(path: Path) -> Path:
@@ -121,9 +118,9 @@ def _downloader(url: str):
     import pooch
 
     parts = urlparse(url)
-    if parts.scheme == "https":
-        return pooch.HTTPDownloader(progressbar=False, timeout=30)
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+    if parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in _LOOPBACK
+    ):
         return pooch.HTTPDownloader(progressbar=False, timeout=30)
     if parts.scheme == "file":
         return _copy_local

@@ -68,13 +68,13 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
         root = f[root_name]
         lookup = {k.lower(): k for k in root}
         state_key = lookup.get(states_field.lower())
-        wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
-        fields = {k: read(root[k], f) for k in wanted if k in root}
         if state_key is None:
             raise ValueError(
                 f"{path}: no states field {states_field!r}; fields present: "
                 f"{sorted(root)}. Pass states_field=..."
             )
+        wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
+        fields = {k: read(root[k], f) for k in wanted if k in root}
         fields["_states"] = read(root[state_key], f)
     source = f"{path}:{root_name}"
     ids = elements(fields.get("IDs", np.empty(0, dtype=object)))

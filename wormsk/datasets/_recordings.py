@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._constants import NOSTATE, map_states
+from ._constants import NOSTATE, map_states, neuron_list
 from ._matlab import elements, unique_name, vector
 
 
@@ -25,7 +25,6 @@ class WormRecording:
     time: np.ndarray  # frames, seconds
     frame: np.ndarray  # original frame numbers
     recording: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def roi_index(worm: WormRecording) -> dict[str, list[int]]:
@@ -140,14 +139,8 @@ def assemble(
         neurons = sorted(common)
         if not neurons:
             raise ValueError(f"No neuron of {source} is uniquely named in every worm.")
-    elif isinstance(neurons, str):
-        raise ValueError(
-            f"neurons must be a list of names; got the string {neurons!r}."
-        )
-    neurons = [str(n) for n in neurons]
-    dup = sorted({n for n in neurons if neurons.count(n) > 1})
-    if dup:
-        raise ValueError(f"neurons contains duplicates: {dup}.")
+    # An empty list selects no neuron and still yields the labelled frames.
+    neurons = neuron_list(neurons, allow_empty=True)
 
     missing = {}
     for w, ix in zip(worms, indices):
@@ -210,7 +203,9 @@ def assemble(
     index = pd.MultiIndex.from_arrays(
         [groups, np.concatenate(frames).astype(np.int64)], names=["worm", "frame"]
     )
-    data = pd.DataFrame(np.concatenate(blocks), index=index, columns=columns)
+    data = pd.DataFrame(
+        np.concatenate(blocks), index=index, columns=columns, copy=False
+    )
     target = np.concatenate(targets)
     if return_X_y:
         return data, target

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
-from ._constants import KATO_SHARED_NEURONS, KATO_STATES
+from ._constants import KATO_SHARED_NEURONS, KATO_STATES, neuron_list
 
 # Mean dwell time (seconds) and gamma shape of every state. Forward runs last tens
 # of seconds, the rest of the motor sequence a few seconds (Kato et al. 2015, Fig. 1).
@@ -169,16 +169,7 @@ def _resolve_neurons(neurons, n_neurons) -> list[str]:
         if n_neurons <= len(names):
             return names[:n_neurons]
     else:
-        if isinstance(neurons, str):
-            raise ValueError(
-                f"neurons must be a list of names; got the string {neurons!r}."
-            )
-        names = [str(n) for n in neurons]
-        if not names:
-            raise ValueError("neurons must name at least one neuron.")
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"neurons contains duplicates: {dup}.")
+        names = neuron_list(neurons)
         if n_neurons is None:
             return names
         if not isinstance(n_neurons, (int, np.integer)) or n_neurons < len(names):
@@ -255,7 +246,9 @@ def make_worms(
         ``<NEURON>_trace``, ``<NEURON>_deriv`` (neuron-major); ``target``: array of
         state names; ``groups``: array of worm ids; ``neuron_names``;
         ``target_names`` (``KATO_STATES``); ``fps``; ``frame`` (data with a
-        ``state`` column); ``latent`` (DataFrame of the latent drives); ``DESCR``.
+        ``state`` column); ``latent`` (DataFrame of the noise-free latent state
+        that follows the behaviour; the neurons read it plus slow random
+        fluctuations); ``DESCR``.
     (data, target) : tuple
         If ``return_X_y`` is True.
 
@@ -377,7 +370,9 @@ def make_worms(
     target = np.concatenate(targets)
     if return_X_y:
         return data, target
-    latent = pd.DataFrame(np.concatenate(latents), index=index, columns=list(_LATENTS))
+    latent = pd.DataFrame(
+        np.concatenate(latents), index=index, columns=list(_LATENTS), copy=False
+    )
     return Bunch(
         data=data,
         target=target,
@@ -394,7 +389,7 @@ def make_worms(
 _DESCR = """Simulated whole-brain C. elegans recordings (wormsk.datasets.make_worms)
 ---------------------------------------------------------------------------
 Behaviour: semi-Markov chain over the 7 Kato et al. (2015) states (fwd, slow, rev1,
-rev2, revsus, dt, vt) with gamma dwell times (forward ~22 s, others 3-6 s).
+rev2, revsus, dt, vt) with gamma dwell times (mean: forward 20 s, others 3.5-6 s).
 Neural activity: 5 latent drives (forward, reversal, reversal onset, turn,
 dorsal/ventral) -> class-typical tuning perturbed per worm -> sigmoid rate ->
 calcium kernel (per-worm time constant ~1 s) -> photobleaching -> noise.
