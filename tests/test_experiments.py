@@ -185,7 +185,7 @@ def test_trajectory_windows_never_cross_dropped_frames_of_a_loaded_table(worms):
 def test_inferred_graph_and_connectome(worms):
     res = ex.inferred_graph(worms, preset="tiny")
     names = list(KATO_SHARED_NEURONS)
-    assert res.worm == "sim2"
+    assert res.worm == "sim2" and res.unseen
     assert list(res.graph.index) == names and list(res.graph.columns) == names
     values = res.graph.to_numpy()
     assert np.isfinite(values).all() and (values > 0).all() and (values < 1).all()
@@ -195,6 +195,12 @@ def test_inferred_graph_and_connectome(worms):
     np.testing.assert_allclose(conn.to_numpy(), conn.to_numpy().T)
     # AVA and AIB are synaptically connected (White et al. 1986).
     assert conn.loc["AVAL", "AIBL"] > 0 or conn.loc["AVAR", "AIBR"] > 0
+
+
+def test_inferred_graph_of_a_single_worm_says_it_was_trained_on():
+    one = make_worms(n_worms=1, n_frames=300, random_state=0)
+    res = ex.inferred_graph(one, preset="tiny")
+    assert res.worm == "sim0" and not res.unseen
 
 
 def test_connectome_adjacency_warns_about_unknown_neurons():

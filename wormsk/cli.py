@@ -488,8 +488,9 @@ def reproduce(
                 else "(no neuron is in the connectome)"
             )
             emit(
-                f"## {_TITLES['graph']}\n\nWorm {res.worm} (not in training), "
-                f"{conn}: inferred_graph.png, inferred_graph.csv.\n"
+                f"## {_TITLES['graph']}\n\nWorm {res.worm} "
+                f"({'not in training' if res.unseen else 'the only worm, trained on'}"
+                f"), {conn}: inferred_graph.png, inferred_graph.csv.\n"
             )
 
     # wormsk's own warnings (e.g. neurons absent from the connectome) concern the

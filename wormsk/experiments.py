@@ -307,7 +307,6 @@ def compare_with_paper(summary: pd.DataFrame, experiment: str) -> pd.DataFrame:
 
 
 def _merge_paper(summary: pd.DataFrame, paper: pd.DataFrame, keys) -> pd.DataFrame:
-    paper = paper[paper.columns.intersection([*keys, "paper"])]
     paper = paper[[*keys, "paper"]].drop_duplicates(keys)
     out = summary.reset_index().merge(paper, on=keys, how="left").set_index("index")
     out.index.name = summary.index.name
@@ -903,11 +902,10 @@ def four_states_unseen(
         else:
             X_t, y_t = _as_table(test_data)
         _check_same_columns(X_all, X_t)
-        X_tr, y_tr = X, y4
         X_te, y_te = _labels(X_t, y_t, "four")
-        known = np.isin(y_te, np.unique(y_tr))
+        known = np.isin(y_te, np.unique(y4))
         evals.append(
-            ("cross-study", len(worms), 0, X_tr, y_tr, X_te.iloc[np.flatnonzero(known)],
+            ("cross-study", len(worms), 0, X, y4, X_te.iloc[np.flatnonzero(known)],
              y_te[known], int((~known).sum()))
         )  # fmt: skip
 
@@ -944,12 +942,13 @@ def four_states_unseen(
                     "fit_time": fit_time,
                 }
             )
-        pairs = pd.DataFrame({"true": y_te, "predicted": y_pred})
-        counts = pairs.value_counts(sort=False).rename("count").reset_index()
-        counts.insert(0, "n_train_worms", k)
-        counts.insert(0, "evaluation", evaluation)
-        counts.insert(0, "model", name)
-        confusion.append(counts)
+        if return_confusion:
+            pairs = pd.DataFrame({"true": y_te, "predicted": y_pred})
+            counts = pairs.value_counts(sort=False).rename("count").reset_index()
+            counts.insert(0, "n_train_worms", k)
+            counts.insert(0, "evaluation", evaluation)
+            counts.insert(0, "model", name)
+            confusion.append(counts)
     scores = pd.DataFrame(rows)
     if not return_confusion:
         return scores
@@ -985,18 +984,16 @@ def _scaled_trajectories(X: pd.DataFrame, horizon: int):
     return make_trajectory_targets(scaled, horizon=horizon)
 
 
-def _fit_forecast(estimator, X_train, Y_train, X_test, Y_test):
-    est = clone(estimator)
-    start = time.perf_counter()
-    est.fit(X_train, Y_train)
-    fit_time = time.perf_counter() - start
-    Y_pred = est.predict(X_test)
-    n_features = np.shape(X_test)[1]
+def _step_errors(Y_true, Y_pred, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return (
-        trajectory_error(Y_test, Y_pred, n_features, "mae"),
-        trajectory_error(Y_test, Y_pred, n_features, "mse"),
-        fit_time,
+        trajectory_error(Y_true, Y_pred, n_features, "mae"),
+        trajectory_error(Y_true, Y_pred, n_features, "mse"),
     )
+
+
+def _fit_forecast(estimator, X_train, Y_train, X_test, Y_test):
+    Y_pred, fit_time = _fit_predict(estimator, X_train, Y_train, X_test)
+    return (*_step_errors(Y_test, Y_pred, np.shape(X_test)[1]), fit_time)
 
 
 def trajectory(
@@ -1098,15 +1095,8 @@ def trajectory(
         for j, (_, X_te, Y_te) in enumerate(splits):
             # "No change": every future frame equals the last observed one.
             still = np.tile(np.asarray(X_te, dtype=np.float32), p.horizon)
-            n_features = X_te.shape[1]
             tasks.append(((NO_CHANGE, "none", j, [], X_te), None))
-            results.append(
-                (
-                    trajectory_error(Y_te, still, n_features, "mae"),
-                    trajectory_error(Y_te, still, n_features, "mse"),
-                    0.0,
-                )
-            )
+            results.append((*_step_errors(Y_te, still, X_te.shape[1]), 0.0))
     records = []
     for ((name, training, j, chosen, X_te), _), (mae, mse, fit_time) in zip(
         tasks, results
@@ -1146,7 +1136,8 @@ def inferred_graph(
     A :class:`~wormsk.models.GNNClassifier` (in a pipeline after
     :class:`~wormsk.preprocessing.PerWormScaler`) is trained on the four states of
     every worm but ``test_worm`` (default: the last worm) and asked for the graph
-    it infers from ``test_worm``'s recording.
+    it infers from ``test_worm``'s recording. With a single worm there is no
+    unseen one: that worm is trained on and shown (``unseen`` is False).
 
     Parameters
     ----------
@@ -1160,8 +1151,8 @@ def inferred_graph(
     preset, random_state, progress
         As in :func:`forward_reverse`.
     n_jobs : int, optional
-        With ``n_jobs`` other than 1 the fit runs in a joblib worker process
-        (whose thread settings suit a busy machine better).
+        Passed to joblib: with more than one job (or -1) the fit runs in a worker
+        process (whose thread settings suit a busy machine better).
 
     Returns
     -------
@@ -1170,7 +1161,8 @@ def inferred_graph(
         the weight of the message from neuron j to neuron i), ``connectome`` (the
         White et al. 1986 adjacency among the same neurons from
         :func:`connectome_adjacency`, or ``None`` when no neuron is in it),
-        ``worm``, ``estimator`` (the fitted pipeline).
+        ``worm``, ``unseen`` (whether ``worm`` was left out of training),
+        ``estimator`` (the fitted pipeline).
 
     Examples
     --------
@@ -1220,7 +1212,13 @@ def inferred_graph(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             connectome = connectome_adjacency(names)
-    return Bunch(graph=graph, connectome=connectome, worm=test_worm, estimator=est)
+    return Bunch(
+        graph=graph,
+        connectome=connectome,
+        worm=test_worm,
+        unseen=len(worms) > 1,
+        estimator=est,
+    )
 
 
 # ------------------------------------------------------------------- summaries
