@@ -169,8 +169,9 @@ def _status_kib(field: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _maxrss_kib() -> int:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _maxrss_kib(who: int = resource.RUSAGE_SELF) -> int:
+    """``ru_maxrss`` of ``who`` (this process, or ``RUSAGE_CHILDREN``) in KiB."""
+    rss = resource.getrusage(who).ru_maxrss
     return rss // 1024 if sys.platform == "darwin" else rss  # macOS reports bytes
 
 
@@ -201,6 +202,21 @@ class PeakMemory:
     def __exit__(self, *exc):
         self.mib = max(0, self._read() - self._start) / 1024
         return False
+
+
+def fit_epochs(clf, X, y) -> dict:
+    """Fit ``clf`` under :class:`PeakMemory`; its per-epoch times and peak.
+
+    ``clf`` must carry an :class:`EpochClock` named ``"clock"`` in its callbacks.
+    The first epoch is dropped from the medians (first-touch costs) unless it is
+    the only one.
+    """
+    with PeakMemory() as peak:
+        clf.fit(X, y)
+    times, cpu = epoch_times(clf), epoch_times(clf, cpu=True)
+    return {"epoch_s": median(times[1:] or times), "epoch_times": times,
+            "epoch_cpu_s": median(cpu[1:] or cpu),
+            "fit_peak_mib": peak.mib}
 
 
 def run_worker(script: Path, args: list[str], memory: bool = False,

@@ -33,7 +33,7 @@ from pathlib import Path
 from _common import (
     EpochClock,
     PeakMemory,
-    epoch_times,
+    fit_epochs,
     machine_info,
     median,
     parser,
@@ -89,12 +89,7 @@ def worker(mode: str, n: int, edges: str, threads: int, epochs: int) -> dict:
     clf = GNNClassifier(hidden_size=HIDDEN, batch_size=BATCH, edges=edges,
                         max_epochs=epochs, random_state=0,
                         callbacks=[("clock", EpochClock())])
-    with PeakMemory() as peak:
-        clf.fit(X, y)
-    times, cpu = epoch_times(clf), epoch_times(clf, cpu=True)
-    return {"epoch_s": median(times[1:] or times), "epoch_times": times,
-            "epoch_cpu_s": median(cpu[1:] or cpu),
-            "fit_peak_mib": peak.mib}
+    return fit_epochs(clf, X, y)
 
 
 def main():

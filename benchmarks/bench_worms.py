@@ -22,8 +22,7 @@ from pathlib import Path
 
 from _common import (
     EpochClock,
-    PeakMemory,
-    epoch_times,
+    fit_epochs,
     machine_info,
     median,
     parser,
@@ -46,12 +45,7 @@ def worker(n_worms: int, epochs: int, model: str) -> dict:
     cls(max_epochs=1).fit(X.iloc[:: 10 * n_worms], y[:: 10 * n_worms])  # warm-up
     clf = cls(max_epochs=epochs, random_state=0,
               callbacks=[("clock", EpochClock())])
-    with PeakMemory() as peak:
-        clf.fit(X, y)
-    times, cpu = epoch_times(clf), epoch_times(clf, cpu=True)
-    return {"epoch_s": median(times[1:] or times), "epoch_times": times,
-            "epoch_cpu_s": median(cpu[1:] or cpu),
-            "fit_peak_mib": peak.mib, "data_mib": X.size * 4 / 2**20,
+    return {**fit_epochs(clf, X, y), "data_mib": X.size * 4 / 2**20,
             "frames": len(X)}
 
 
