@@ -658,3 +658,57 @@ def test_row_order_within_a_worm_only_changes_rounding(small, cls):
     method = est.predict_proba if hasattr(est, "predict_proba") else est.predict
     np.testing.assert_allclose(method(Xn[perm], groups=groups[perm]),
                                method(Xn, groups=groups)[perm], rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------
+# numpy integer parameters (ParameterGrid hands out np.int64 from np.arange)
+# --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS)
+def test_numpy_integer_parameters_fit_as_plain_ints(small, cls):
+    X, y = small
+    params = dict(hidden_size=8, batch_size=32, max_epochs=2)
+    if cls in REGRESSORS:
+        X, y = make_trajectory_targets(X, horizon=3)
+        params["train_horizon"] = 2
+    if cls is GRURegressor:
+        params["burn_in"] = 2
+    as_numpy = {name: np.int64(value) for name, value in params.items()}
+    plain = cls(random_state=0, **params).fit(X, y)
+    numpy = cls(random_state=0, **as_numpy).fit(X, y)
+    method = "predict_proba" if cls in CLASSIFIERS else "predict"
+    np.testing.assert_array_equal(getattr(numpy, method)(X), getattr(plain, method)(X))
+    assert numpy.get_params()["hidden_size"] is as_numpy["hidden_size"]
+
+
+def test_grid_search_over_numpy_ranges(small):
+    X, y = small
+    groups = X.index.get_level_values("worm")
+    search = GridSearchCV(
+        MLPClassifier(max_epochs=1, random_state=0),
+        {"hidden_size": np.arange(4, 9, 4), "batch_size": np.arange(32, 65, 32)},
+        cv=GroupKFold(2),
+    ).fit(X, y, groups=groups)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    X_t, Y = make_trajectory_targets(X, horizon=3)
+    search = GridSearchCV(
+        MLPRegressor(max_epochs=1, random_state=0),
+        {"train_horizon": np.arange(1, 4)},
+        cv=GroupKFold(2),
+    ).fit(X_t, Y, groups=X_t.index.get_level_values("worm"))
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"train_horizon": 0}, "train_horizon must be an integer >= 1"),
+    ({"teacher_forcing_epochs": -1}, "teacher_forcing_epochs must be a non-negative"),
+])
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_initialize_checks_regressor_parameters(small, cls, params, match):
+    X, _ = small
+    X_t, Y = make_trajectory_targets(X, horizon=2)
+    with pytest.raises(ValueError, match=match):
+        cls(**params).initialize(X_t, Y)
+    with pytest.raises(ValueError, match=match):
+        cls(max_epochs=1, **params).fit(X_t, Y)

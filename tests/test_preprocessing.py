@@ -149,6 +149,21 @@ def test_interleaved_worm_rows_are_scaled_per_worm():
     pd.testing.assert_frame_equal(shuffled, out.iloc[order])
 
 
+@pytest.mark.parametrize("method", ["minmax", "standard", "robust"])
+def test_interleaved_rows_scale_like_contiguous_ones_and_leave_input(method):
+    X = recording([20, 20])
+    X.iloc[[3, 25], 1] = np.nan
+    # Alternate the worms, each keeping its row order: the same sums, bit for bit.
+    order = np.arange(40).reshape(2, 20).T.ravel()
+    arr = X.to_numpy()[order]
+    before = arr.copy()
+    groups = np.asarray(X.index.get_level_values("worm"))[order]
+    out = PerWormScaler(method=method).fit_transform(arr, groups=groups)
+    expected = PerWormScaler(method=method).fit_transform(X).to_numpy()[order]
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(arr, before)
+
+
 def test_output_containers_and_input_untouched():
     X = recording([15, 12])
     before = X.copy()

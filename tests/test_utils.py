@@ -2,7 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wormsk._utils import get_worms, n_neurons_from_width, neuron_names, worm_indices
+from wormsk._utils import (
+    check_positive_int,
+    frame_labels,
+    get_worms,
+    n_neurons_from_width,
+    neuron_names,
+    worm_indices,
+)
 
 
 def test_get_worms_from_index_groups_and_default():
@@ -48,3 +55,23 @@ def test_check_recording_index_refuses_duplicates_and_disorder():
         check_recording_index(table([("a", 0), ("a", 1), ("a", 1)]))
     with pytest.raises(ValueError, match=r"worm 'b' are out of order: frame 0 comes"):
         check_recording_index(table([("a", 0), ("b", 1), ("b", 0)]))
+
+
+def test_positive_int_accepts_numpy_integers_and_returns_int():
+    for value in (3, np.int64(3), np.uint8(3)):
+        out = check_positive_int(value, "size")
+        assert out == 3 and type(out) is int
+    for bad in (0, -1, 2.0, True, np.bool_(True), "3", None):
+        with pytest.raises(ValueError, match="size must be a positive integer"):
+            check_positive_int(bad, "size")
+    out = n_neurons_from_width(np.int64(6), np.int64(2))
+    assert out == 3 and type(out) is int
+    with pytest.raises(ValueError, match="n_channels must be a positive integer"):
+        n_neurons_from_width(6, 0)
+
+
+def test_frame_labels_only_from_a_frame_level():
+    idx = pd.MultiIndex.from_tuples([("a", 4), ("a", 7)], names=["worm", "frame"])
+    np.testing.assert_array_equal(frame_labels(pd.DataFrame(index=idx)), [4, 7])
+    assert frame_labels(pd.DataFrame(index=[4, 7])) is None
+    assert frame_labels(np.zeros((2, 1))) is None

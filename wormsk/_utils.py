@@ -7,6 +7,8 @@ without either, the whole input is one worm.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -54,6 +56,14 @@ def get_worms(X, groups=None) -> np.ndarray:
     return np.zeros(n_samples, dtype=np.int64)
 
 
+def frame_labels(X) -> np.ndarray | None:
+    """Frame label of every row when ``X`` is indexed by ``frame``, else None."""
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and FRAME_LEVEL in index.names:
+        return np.asarray(index.get_level_values(FRAME_LEVEL))
+    return None
+
+
 def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
     """Split row positions by worm, in order of each worm's first row.
 
@@ -72,21 +82,40 @@ def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
     return [(uniques[k], per_worm[k]) for k in order]
 
 
+def is_integer(value) -> bool:
+    """True for Python and numpy integers, False for bools.
+
+    numpy integers count because ``ParameterGrid`` hands out ``np.int64`` from
+    ``np.arange``; bools do not, because ``True`` as a size is a caller's mistake.
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as a plain ``int``, or a ``ValueError`` unless it is an integer >= 1.
+
+    Returning ``int`` matters: torch (``nn.GRU``, ``torch.split``) refuses numpy
+    integers, so callers pass the returned value on, not the argument.
+    """
+    if not is_integer(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
 def n_neurons_from_width(n_features: int, n_channels: int) -> int:
     """Number of neurons in a neuron-major table of ``n_features`` columns.
 
     Raises a ``ValueError`` when the width is not a whole multiple of
     ``n_channels``.
     """
-    if not isinstance(n_channels, (int, np.integer)) or n_channels < 1:
-        raise ValueError(f"n_channels must be a positive integer; got {n_channels!r}.")
+    n_channels = check_positive_int(n_channels, "n_channels")
     if n_features % n_channels:
         raise ValueError(
             f"X has {n_features} columns, which is not a multiple of "
             f"n_channels={n_channels}: columns are neuron-major with n_channels "
             f"per neuron. Use n_channels=1 to treat every column as a node."
         )
-    return n_features // n_channels
+    return int(n_features) // n_channels
 
 
 def neuron_names(columns, n_channels: int) -> list[str]:

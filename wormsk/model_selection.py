@@ -10,7 +10,6 @@ request ``groups`` through sklearn's metadata routing as ``GroupKFold`` does.
 
 from __future__ import annotations
 
-import numbers
 from itertools import combinations
 from math import comb
 
@@ -19,14 +18,16 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils import check_random_state, indexable
 
-from wormsk._utils import check_recording_index, get_worms, plain, worm_indices
+from wormsk._utils import (
+    WORM_LEVEL,
+    check_positive_int,
+    check_recording_index,
+    get_worms,
+    plain,
+    worm_indices,
+)
 
 __all__ = ["LeaveWormsOut", "WormBlockKFold"]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
 
 def _has_worm_identity(X, groups):
@@ -34,7 +35,7 @@ def _has_worm_identity(X, groups):
         return True
     index = getattr(X, "index", None)
     names = getattr(index, "names", None) or []
-    return "worm" in names
+    return WORM_LEVEL in names
 
 
 class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
@@ -138,11 +139,11 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
                 f"n_train_worms={self.n_train_worms!r}."
             )
         if self.n_train_worms is not None:
-            _positive_int(self.n_train_worms, "n_train_worms")
+            check_positive_int(self.n_train_worms, "n_train_worms")
             k, k_is_test, param = self.n_train_worms, False, "n_train_worms"
         else:
             k = 1 if self.n_test_worms is None else self.n_test_worms
-            _positive_int(k, "n_test_worms")
+            check_positive_int(k, "n_test_worms")
             k_is_test, param = True, "n_test_worms"
         if not _has_worm_identity(X, groups):
             raise ValueError(
@@ -261,14 +262,14 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
         -------
         n_splits : int
         """
-        _positive_int(self.n_splits, "n_splits")
+        check_positive_int(self.n_splits, "n_splits")
         return self.n_splits
 
     def _fold_of_rows(self, X, groups):
-        _positive_int(self.n_splits, "n_splits")
+        check_positive_int(self.n_splits, "n_splits")
         if self.n_splits < 2:
             raise ValueError(f"n_splits must be at least 2; got {self.n_splits}.")
-        _positive_int(self.block_size, "block_size")
+        check_positive_int(self.block_size, "block_size")
         if not isinstance(self.shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False; got {self.shuffle!r}.")
         if not self.shuffle and self.random_state is not None:

@@ -9,7 +9,6 @@ worm boundary.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -25,7 +24,9 @@ from sklearn.utils.validation import (
 from wormsk._utils import (
     FRAME_LEVEL,
     check_column_order,
+    check_positive_int,
     check_recording_index,
+    frame_labels,
     get_worms,
     plain,
     worm_indices,
@@ -165,8 +166,10 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False
         )
-        worms = _worms_of(X_in, X, groups)
-        self._check_no_inf(X, worms, _frames_of(X_in))
+        # Only a DataFrame's index carries worms; other inputs (lists, say) are
+        # read from the validated array.
+        worms = get_worms(X_in if isinstance(X_in, pd.DataFrame) else X, groups)
+        self._check_no_inf(X, worms, frame_labels(X_in))
         out = np.empty_like(X)
         for _, rows in worm_indices(worms):
             if rows[-1] - rows[0] + 1 == rows.size:
@@ -175,11 +178,17 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 rows = slice(rows[0], rows[-1] + 1)
                 self._scale_block(X[rows], out[rows])
             else:
-                out[rows] = self._scale_block(X[rows], np.empty_like(X[rows]))
+                # Fancy indexing copies: take the worm's rows once and scale that
+                # private copy in place.
+                block = X[rows]
+                out[rows] = self._scale_block(block, block)
         if isinstance(X_in, pd.DataFrame):
             # Worm identity must survive the scaler so that a wormsk estimator
             # after it in a Pipeline still batches and normalizes per worm.
-            return pd.DataFrame(out, index=X_in.index, columns=X_in.columns)
+            # ``out`` is private to this call, so the frame may own it uncopied.
+            return pd.DataFrame(
+                out, index=X_in.index, columns=X_in.columns, copy=False
+            )
         return out
 
     def fit_transform(self, X, y=None, groups=None):
@@ -244,7 +253,11 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
 
     def _scale_block(self, B, dest):
-        """Write one worm's rows ``B``, scaled, into ``dest`` and return it."""
+        """Write one worm's rows ``B``, scaled, into ``dest`` and return it.
+
+        ``dest`` may be ``B`` itself: every statistic is taken before ``dest`` is
+        written.
+        """
         has_nan = np.isnan(B).any()
         with warnings.catch_warnings():
             # All-NaN columns legitimately produce NaN statistics; they stay NaN.
@@ -274,19 +287,6 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dest *= scale
         dest += offset
         return dest
-
-
-def _worms_of(X_in, X, groups):
-    """Worm of every row, read from the caller's object only if it has an index."""
-    return get_worms(X_in if isinstance(X_in, pd.DataFrame) else X, groups)
-
-
-def _frames_of(X_in):
-    """Frame label of every row when ``X_in`` is indexed by ``frame``, else None."""
-    index = getattr(X_in, "index", None)
-    if isinstance(index, pd.MultiIndex) and FRAME_LEVEL in index.names:
-        return np.asarray(index.get_level_values(FRAME_LEVEL))
-    return None
 
 
 def _flat(low, high):
@@ -370,11 +370,8 @@ def make_trajectory_targets(
     >>> Y[0]
     array([2., 3., 4., 5.])
     """
-    for name, value in (("horizon", horizon), ("stride", stride)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or (
-            value < 1
-        ):
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    horizon = check_positive_int(horizon, "horizon")
+    stride = check_positive_int(stride, "stride")
     is_frame = isinstance(X, pd.DataFrame)
     if is_frame:
         check_recording_index(X)

@@ -8,11 +8,13 @@ DataFrame index level ``worm``, else from a ``groups`` argument, else the input 
 one worm. In a ``Pipeline``, keep the index by asking the transformers for pandas
 output (``PerWormScaler().set_output(transform="pandas")``), or route ``groups``.
 
-Threads: during ``fit`` and prediction torch runs with one intra-op thread (and
-the previous setting is restored afterwards). The batches are small, so extra
-threads gained little on an idle 2-core machine and made training 10 to 100 times
-slower when other processes competed for the cores; use more cores by running fits
-in parallel (``n_jobs`` of ``GridSearchCV`` or ``cross_val_score``).
+Threads: during ``fit`` and prediction torch runs with ``WORMSK_NUM_THREADS``
+intra-op threads, default 1 (the previous setting is restored afterwards). The
+batches are small, so extra threads gained little on an idle 2-core machine and
+made training 10 to 100 times slower when other processes competed for the cores;
+use more cores by running fits in parallel (``n_jobs`` of ``GridSearchCV`` or
+``cross_val_score``), or raise ``WORMSK_NUM_THREADS`` for one large fit on an
+otherwise idle machine.
 
 Persistence: pickling a fitted estimator keeps everything (trust a pickle as you
 trust its source, as with any sklearn model). ``save_params``/``load_params``

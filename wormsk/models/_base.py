@@ -29,12 +29,14 @@ from skorch.callbacks import Callback, Checkpoint, TrainEndCheckpoint
 from torch.utils.data import Subset
 
 from .._utils import (
-    FRAME_LEVEL,
     check_column_order,
     check_recording_index,
+    frame_labels,
     get_worms,
+    is_integer,
     n_neurons_from_width,
     neuron_names,
+    plain,
     worm_indices,
 )
 
@@ -160,7 +162,8 @@ class _WormBatches:
     def __init__(self, dataset, batch_size, shuffle, generator=None):
         self.base, groups = _rows_by_worm(dataset)
         self.positions = [torch.as_tensor(pos) for _, pos in groups]
-        self.batch_size = batch_size
+        # torch.split refuses numpy integers, which a parameter grid hands out.
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = shuffle
         self.generator = generator
 
@@ -187,10 +190,12 @@ class _WormBatches:
 class _StopOnNonFiniteLoss(Callback):
     """Stop training with a clear error as soon as a training loss is NaN or inf."""
 
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if not training or loss is None:
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
             return
-        value = float(loss.item()) if torch.is_tensor(loss) else float(loss)
+        # skorch records the batch's loss as a float before this hook runs; reading
+        # it back spares a second device-to-host copy of the loss tensor.
+        value = net.history[-1]["batches"][-1]["train_loss"]
         if not math.isfinite(value):
             epoch = len(net.history)
             n_batch = len(net.history[-1, "batches"])
@@ -264,8 +269,6 @@ class _WormEstimator(BaseEstimator):
         check_recording_index(X)
         if not reset:
             check_column_order(self, X)
-        frames = _frame_labels(X)
-        columns = _column_labels(X)
         Xa = validate_data(
             self,
             X,
@@ -278,14 +281,16 @@ class _WormEstimator(BaseEstimator):
         worms = get_worms(X if hasattr(X, "index") else Xa, groups)
         n_channels = self.n_channels
         if reset:
-            n_neurons_from_width(Xa.shape[1], _check_int(n_channels, "n_channels"))
-        _check_finite(Xa, worms, frames, columns)
+            n_channels = _check_int(n_channels, "n_channels")
+            n_neurons = n_neurons_from_width(Xa.shape[1], n_channels)
+        else:
+            n_neurons = Xa.shape[1] // n_channels
+        _check_finite(Xa, worms, X)
         # The tensor must not share memory with the caller's array (nothing the
         # caller passed is ever modified); a float64 input was converted, hence
         # already a private copy.
         private = Xa.flags.owndata and Xa.flags.writeable and Xa is not X
         Xt = torch.from_numpy(Xa) if private else torch.tensor(Xa)
-        n_neurons = Xa.shape[1] // n_channels
         Xt = Xt.view(Xa.shape[0], n_neurons, n_channels)
         labels, codes = _worm_codes(worms)
         return Xt, codes, labels
@@ -311,14 +316,15 @@ class _WormEstimator(BaseEstimator):
     # -- fitting ---------------------------------------------------------------------
 
     def _fit(self, X, y, groups, *, train=True):
-        """Shared body of ``fit`` (``train=False``: build the model, no epochs)."""
+        """Shared body of ``fit`` (``train=False``: build a fresh model, no epochs,
+        whatever ``warm_start`` says)."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
         self._check_common_params()
-        continuing = bool(self.warm_start) and hasattr(self, "net_")
+        continuing = train and bool(self.warm_start) and hasattr(self, "net_")
         X3, codes, labels = self._validate_X(X, reset=not continuing, groups=groups)
         if not continuing:
             self.n_neurons_ = X3.shape[1]
@@ -456,12 +462,7 @@ class _WormEstimator(BaseEstimator):
         -------
         self : object
         """
-        saved = self.warm_start
-        try:
-            self.warm_start = False
-            return self._fit(X, y, groups, train=False)
-        finally:
-            self.warm_start = saved
+        return self._fit(X, y, groups, train=False)
 
     # -- prediction ------------------------------------------------------------------
 
@@ -628,17 +629,11 @@ class _GraphMixin:
 
 
 def _check_int(value, name, minimum=1):
-    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not integral or value < minimum:
+    # Same integers as _utils.check_positive_int, but with a minimum (and the
+    # message that names it).
+    if not is_integer(value) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
-
-
-def _frame_labels(X):
-    index = getattr(X, "index", None)
-    if isinstance(index, pd.MultiIndex) and FRAME_LEVEL in index.names:
-        return np.asarray(index.get_level_values(FRAME_LEVEL))
-    return None
 
 
 def _column_labels(X):
@@ -652,14 +647,21 @@ def _worm_codes(worms):
     codes = np.empty(len(worms), dtype=np.int64)
     for k, (_, pos) in enumerate(groups):
         codes[pos] = k
-    labels = [w.item() if isinstance(w, np.generic) else w for w, _ in groups]
+    labels = [plain(w) for w, _ in groups]
     return labels, codes
 
 
-def _check_finite(Xa, worms, frames, columns):
+def _check_finite(Xa, worms, X):
+    """Refuse NaN or inf in ``Xa``, naming the worm, frames and columns.
+
+    The labels come from ``X`` (the caller's object) only on failure: building
+    them costs a pass over the index and columns on every fit and predict.
+    """
     finite = np.isfinite(Xa)
     if finite.all():
         return
+    frames = frame_labels(X)
+    columns = _column_labels(X)
     bad_rows = np.flatnonzero(~finite.all(axis=1))
     worm = worms[bad_rows[0]]
     in_worm = np.flatnonzero(worms == worm)
@@ -673,7 +675,7 @@ def _check_finite(Xa, worms, frames, columns):
     bad_cols = np.flatnonzero(~finite[bad_in_worm].all(axis=0))
     names = [columns[c] if columns is not None else f"column {c}" for c in bad_cols]
     shown = ", ".join(map(str, names[:5])) + (" ..." if len(names) > 5 else "")
-    worm = worm.item() if isinstance(worm, np.generic) else worm
+    worm = plain(worm)
     raise ValueError(
         f"X contains NaN or infinity: worm {worm!r}, {where} ({len(bad_in_worm)} "
         f"rows), column(s) {shown}; {int((~finite).sum())} non-finite values in all. "

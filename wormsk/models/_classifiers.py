@@ -239,9 +239,9 @@ _NOTES_DOC = """
     enabled, request ``groups`` where it is needed, e.g.
     ``clf.set_fit_request(groups=True).set_score_request(groups=True)`` (and
     ``set_predict_request``); without routing, sklearn passes ``groups`` only to
-    the splitter and the estimator sees one worm per call. torch runs with one
-    intra-op thread during ``fit`` and prediction (see the threads note in
-    :mod:`wormsk.models`).
+    the splitter and the estimator sees one worm per call. torch runs with
+    ``WORMSK_NUM_THREADS`` intra-op threads (default 1) during ``fit`` and
+    prediction (see the threads note in :mod:`wormsk.models`).
 """
 
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch import NeuralNetRegressor
 from torch import nn
 
+from .._utils import check_positive_int
 from ..nn import (
     GRUForecaster,
     MarkovForecaster,
@@ -85,7 +86,8 @@ class _GRUReadout(nn.Module):
 
     def __init__(self, n_neurons, n_channels, n_outputs, hidden_size, norm):
         super().__init__()
-        h = hidden_size
+        # nn.GRU refuses numpy integers, which a parameter grid hands out.
+        h = check_positive_int(hidden_size, "hidden_size")
         self.encoder = MLPBlock(n_neurons * n_channels, h, h, norm)
         self.gru = nn.GRU(h, h, batch_first=True)
         self.head = nn.Linear(h, n_outputs)
@@ -185,12 +187,18 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
 
     def _set_rollout(self, net):
         net.horizon_ = self.horizon_
+        # int(): train_horizon may be a numpy integer (checked before we get here).
         net.rollout_horizon_ = (
-            None if self.horizon_ is None else min(self.train_horizon, self.horizon_)
+            None
+            if self.horizon_ is None
+            else min(int(self.train_horizon), self.horizon_)
         )
         net.teacher_forcing_epochs_ = self.teacher_forcing_epochs
 
-    def _check_regressor_params(self):
+    def _check_common_params(self):
+        # An override, not a separate check in fit, so that initialize checks
+        # these too.
+        super()._check_common_params()
         _check_int(self.train_horizon, "train_horizon")
         if (
             isinstance(self.teacher_forcing_epochs, bool)
@@ -221,7 +229,6 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         -------
         self : object
         """
-        self._check_regressor_params()
         return self._fit(X, y, groups)
 
     def predict(self, X, groups=None):

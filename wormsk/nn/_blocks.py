@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._utils import check_positive_int
+
 __all__ = ["BatchStatNorm", "MLPBlock", "init_weights"]
 
 
@@ -144,11 +146,9 @@ def init_weights(module: nn.Module) -> nn.Module:
 
 # --- argument and input checks (shared; private) ---------------------------------
 
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return value
+# One check for the whole package (it accepts numpy integers); the networks import
+# it from here under its private name.
+_check_positive_int = check_positive_int
 
 
 def _check_choice(value, name: str, choices: tuple[str, ...]) -> str:

@@ -161,7 +161,7 @@ class GRUForecaster(nn.Module):
         self.n_channels = _check_positive_int(n_channels, "n_channels")
         self.hidden_size = h = _check_positive_int(hidden_size, "hidden_size")
         self.norm = bool(norm)
-        width = n_neurons * n_channels
+        width = self.n_neurons * self.n_channels
         self.encoder = MLPBlock(width, h, h, norm)
         self.gru = nn.GRU(h, h, batch_first=True)
         self.head = nn.Linear(h, width)
