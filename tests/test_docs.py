@@ -88,6 +88,47 @@ def test_example_fast_settings_are_hidden_and_only_shrink(script):
             isinstance(node, ast.Call)
             and ast.unparse(node.func) == "os.environ.get"
         ), f"hidden block of {script.name} does more than set sizes: {ast.dump(node)}"
+    # Every assignment in the hidden block gives names numbers, each no larger than
+    # the visible assignment of that name above it (what the rendered page shows).
+    assignments = [
+        node for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr))
+    ]
+    hidden, plain = _number_assignments(assignments)
+    assert hidden and len(plain) == len(assignments), (
+        f"hidden block of {script.name} assigns something other than numbers"
+    )
+    start = source[: source.index(blocks[0])].count("\n") + 1
+    top = ast.parse(source).body
+    visible, _ = _number_assignments([n for n in top if n.lineno < start])
+    for name, value in hidden.items():
+        assert name in visible, f"{script.name}: {name} is set only in the hidden block"
+        assert value <= visible[name], (
+            f"{script.name}: hidden {name} = {value} exceeds the shown {visible[name]}"
+        )
+
+
+def _number_assignments(nodes):
+    """``{name: number}`` of the plain ``a = 1`` / ``a, b = 1, 2.0`` among ``nodes``.
+
+    Also returns those nodes, so a caller can tell whether all were such.
+    """
+    values, plain = {}, []
+    for node in nodes:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        names = target.elts if isinstance(target, ast.Tuple) else [target]
+        numbers = value.elts if isinstance(value, ast.Tuple) else [value]
+        if len(names) == len(numbers) and all(
+            isinstance(n, ast.Name) for n in names
+        ) and all(
+            isinstance(v, ast.Constant) and type(v.value) in (int, float)
+            for v in numbers
+        ):
+            values.update({n.id: v.value for n, v in zip(names, numbers)})
+            plain.append(node)
+    return values, plain
 
 
 def test_api_reference_lists_every_public_name():
@@ -135,6 +176,8 @@ def test_user_guide_code_is_valid(page):
         verbose=False,
     )
     assert result.failed == 0
+    # Every interactive example ran (doctest finds one per ">>>" prompt).
+    assert result.attempted == len(re.findall(r"^\s*>>>", text, flags=re.M))
 
 
 def _copy_sources(dest: Path) -> Path:

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _data import training_data
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from skorch.callbacks import Callback, Checkpoint
 from skorch.dataset import ValidSplit
 
-from wormsk.datasets import REMOTE_FILES, fetch_kato2015, fetch_nichols2017, make_worms
+from wormsk.datasets import REMOTE_FILES, fetch_kato2015, fetch_nichols2017
 from wormsk.model_selection import LeaveWormsOut
 from wormsk.models import (
     GNNClassifier,
@@ -32,23 +33,9 @@ from wormsk.models import (
     MLPClassifier,
     MLPRegressor,
 )
-from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
+from wormsk.preprocessing import make_trajectory_targets
 
 ESTIMATORS = [MLPClassifier, GNNClassifier, MLPRegressor, GNNRegressor, GRURegressor]
-
-
-@pytest.fixture(scope="module")
-def rec():
-    """3 simulated worms x 60 frames, scaled per worm."""
-    X, y = make_worms(n_worms=3, n_frames=60, random_state=0, return_X_y=True)
-    return PerWormScaler().fit_transform(X), y
-
-
-def _Xy(cls, rec):
-    X, y = rec
-    if cls in (MLPClassifier, GNNClassifier):
-        return X, y
-    return make_trajectory_targets(X, horizon=3)
 
 
 def _output(model, X):
@@ -83,7 +70,7 @@ class _PoisonWeights(Callback):
 
 @pytest.mark.parametrize("cls", [GNNClassifier, GRURegressor])
 def test_nan_loss_mid_training_names_the_epoch(rec, cls):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     model = cls(max_epochs=5, callbacks=[_PoisonWeights(3)], random_state=0)
     with pytest.raises(FloatingPointError, match="loss became nan at epoch 3"):
         model.fit(X, y)
@@ -109,7 +96,7 @@ class _InterruptAfter(Callback):
 
 @pytest.mark.parametrize("cls", [GNNClassifier, GRURegressor])
 def test_interrupted_fit_keeps_model_and_warm_start_finishes_it(rec, cls):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     model = cls(max_epochs=5, callbacks=[_InterruptAfter(2)], warm_start=True,
                 random_state=0)
     model.fit(X, y)  # skorch catches the interrupt: fit returns normally
@@ -205,7 +192,7 @@ def test_parallel_grid_search_checkpoints_never_collide(rec, tmp_path):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_same_random_state_same_predictions(rec, cls):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     first = _output(cls(max_epochs=2, random_state=7).fit(X, y), X)
     again = _output(cls(max_epochs=2, random_state=7).fit(X, y), X)
     other = _output(cls(max_epochs=2, random_state=8).fit(X, y), X)

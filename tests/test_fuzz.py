@@ -7,6 +7,7 @@ ValueErrors (matched by message); never another exception, and never a NaN in
 the output of finite input.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -114,17 +115,26 @@ def test_trajectory_windows_stay_within_a_worm_and_its_gap_free_stretches(
     X, horizon, stride
 ):
     frames = X.index.get_level_values("frame").to_numpy()
-    longest = max(
-        max(len(run) for run in np.split(rows, np.flatnonzero(
-            np.diff(frames[rows]) != 1) + 1))
+    runs = [  # row positions of every gap-free stretch of every worm
+        run
         for rows in _worm_rows(X).values()
-    )
+        for run in np.split(rows, np.flatnonzero(np.diff(frames[rows]) != 1) + 1)
+    ]
+    longest = max(len(run) for run in runs)
     if longest <= horizon:
         with pytest.raises(ValueError, match=f"No worm has more than "
                                              f"horizon={horizon} consecutive"):
             make_trajectory_targets(X, horizon=horizon, stride=stride)
         return
     X_t, Y = make_trajectory_targets(X, horizon=horizon, stride=stride)
+    # Exactly the documented windows: in every stretch of L frames, the starts
+    # 0, stride, 2 * stride, ... below L - horizon (none when L <= horizon),
+    # ceil((L - horizon) / stride) of them, in row order.
+    expected = [run[i] for run in runs for i in range(0, len(run) - horizon, stride)]
+    assert len(X_t) == sum(
+        -(-(len(run) - horizon) // stride) for run in runs if len(run) > horizon
+    )
+    assert list(X_t.index) == list(X.index[sorted(expected)])
     assert Y.shape == (len(X_t), horizon * X.shape[1])
     position = {key: i for i, key in enumerate(X.index)}
     values = X.to_numpy()
@@ -149,12 +159,17 @@ def test_leave_worms_out_partitions_whole_worms_or_says_why(X, k, as_train):
         return
     worms = np.asarray(X.index.get_level_values("worm"))
     splits = list(cv.split(X))
-    assert len(splits) == cv.get_n_splits(X)
+    # Every combination of k of the worms, once: C(n_worms, k) distinct k-worm sides.
+    assert len(splits) == math.comb(len(rows), k) == cv.get_n_splits(X)
+    sides = set()
     for train, test in splits:
         assert len(np.intersect1d(train, test)) == 0
         assert len(train) + len(test) == len(X)
         assert not set(worms[train]) & set(worms[test])
-        assert len(set(worms[train if as_train else test])) == k
+        side = frozenset(worms[train if as_train else test])
+        assert len(side) == k
+        sides.add(side)
+    assert len(sides) == len(splits)
 
 
 @SETTINGS

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
+from _data import OpLog
 
 from wormsk.nn import (
     BatchStatNorm,
@@ -16,14 +16,9 @@ from wormsk.nn import (
 N, C, B = 6, 2, 10
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The tensors here are tiny: thread start-up dominates, and on a busy machine
-    # spinning OpenMP workers make these tests several times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# The tensors here are tiny: thread start-up dominates, and on a busy machine
+# spinning OpenMP workers make these tests several times slower.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frames(batch=B, n=N, seed=0):
@@ -179,17 +174,15 @@ def test_no_pair_sized_tensor_is_built(keep, monkeypatch):
         monkeypatch.setattr("wormsk.nn._gnn.KEEP_LIMIT", 0)
     n, h, b, budget = 30, 8, 8, 4096
     net = WormGNN(n, hidden_size=h, edges="dynamic", pair_budget=budget)
-    sizes = []
-
-    class Record(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            if isinstance(out, torch.Tensor):
-                sizes.append(out.numel())
-            return out
-
-    with Record():
-        net(frames(batch=b, n=n)).sum().backward()
+    x = frames(batch=b, n=n)
+    with OpLog() as forward:
+        out = net(x).sum()
+    with OpLog() as backward:  # a dispatch mode sees the ops autograd runs too
+        out.backward()
+    assert forward.count > 0 and backward.count > 0
+    shapes = [shape for log in (forward, backward) for _, _, shape in log.tensors]
+    assert not [s for s in shapes if len(s) >= 3 and s[-3:] == (n, n, 2 * h)]
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     if keep:
         assert max(sizes) == b * n * n * h
     else:
@@ -396,20 +389,15 @@ def test_gradients_flow_and_everything_is_float32(make):
         def run():
             return net(frames())
 
-    dtypes = set()
-
-    class Record(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            for t in out if isinstance(out, (tuple, list)) else (out,):
-                if isinstance(t, torch.Tensor) and t.is_floating_point():
-                    dtypes.add(t.dtype)
-            return out
-
-    with Record():
-        out = run()
-        out.square().mean().backward()
-    assert dtypes == {torch.float32}
+    # A dispatch mode sees every op's inputs and outputs, backward ops included.
+    with OpLog() as forward:
+        out = run().square().mean()
+    with OpLog() as backward:
+        out.backward()
+    for log in (forward, backward):
+        assert log.count > 0
+        dtypes = {dtype for _, dtype, _ in log.tensors if dtype.is_floating_point}
+        assert dtypes == {torch.float32}
     for name, p in net.named_parameters():
         assert p.dtype == torch.float32
         assert p.grad is not None and torch.isfinite(p.grad).all(), name

@@ -11,16 +11,14 @@ oversubscribed, also under ``GridSearchCV(n_jobs=2)``. Timings live in
 
 import copy
 import os
-from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _data import OpLog
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut
@@ -34,36 +32,9 @@ from wormsk.models import (
 from wormsk.nn import GRUForecaster, MarkovForecaster, WormGNN, WormMLP
 from wormsk.preprocessing import make_trajectory_targets
 
-
-class OpLog(TorchDispatchMode):
-    """Every aten operation run inside (forward, backward and optimizer alike)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops = Counter()
-        self.tensors = []  # (op, dtype, shape) of every tensor an op takes or makes
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        self.ops[str(func)] += 1
-        for t in tree_leaves((args, kwargs, out)):
-            if isinstance(t, torch.Tensor):
-                self.tensors.append((str(func), t.dtype, tuple(t.shape)))
-        return out
-
-    @property
-    def count(self):
-        return sum(self.ops.values())
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The estimators train with one thread: the reference loops must too, to sum in
-    # the same order (and many threads on small tensors are slow on a busy machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# The estimators train with one thread: the reference loops must too, to sum in the
+# same order (and many threads on small tensors are slow on a busy machine).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +272,8 @@ def test_operation_count_does_not_grow_with_neurons_or_frames(name):
         x = torch.rand(b, n, 2)
         counts.add((_train_ops(net, x), _predict_ops(net.eval(), x)))
     assert len(counts) == 1, counts
+    [(train, predict)] = counts
+    assert train > 0 and predict > 0, counts  # the log did see the operations
 
 
 @pytest.mark.parametrize("kind", ["markov-gnn", "gru"])

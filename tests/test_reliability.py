@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
+from _data import training_data
 from _matfile import Cell, write_mat73
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -37,24 +38,9 @@ FAST = dict(max_epochs=1, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def rec():
-    """3 simulated worms x 60 frames (sim0, sim1, sim2), 15 neurons, scaled."""
-    X, y = make_worms(n_worms=3, n_frames=60, random_state=0, return_X_y=True)
-    return PerWormScaler().fit_transform(X), y
-
-
-def _Xy(cls, rec):
-    """Training data for ``cls``: frames and labels, or frames and 3-frame targets."""
-    X, y = rec
-    if cls in CLASSIFIERS:
-        return X, y
-    return make_trajectory_targets(X, horizon=3)
-
-
-@pytest.fixture(scope="module")
 def fitted(rec):
     """One fitted model of every estimator class (reused by predict-time tests)."""
-    return {cls: cls(**FAST).fit(*_Xy(cls, rec)) for cls in ESTIMATORS}
+    return {cls: cls(**FAST).fit(*training_data(cls, rec)) for cls in ESTIMATORS}
 
 
 # ---------------------------------------------------------------------------
@@ -67,7 +53,7 @@ def fitted(rec):
 def test_non_finite_X_names_worm_frame_range_and_column(
     rec, fitted, cls, when, value
 ):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     bad = X.copy()
     rows = np.flatnonzero(X.index.get_level_values("worm") == "sim1")[5:8]
     bad.iloc[rows, 6] = value
@@ -110,7 +96,7 @@ def test_scaler_keeps_nan_in_place_and_refuses_inf_naming_worm_frame_column(rec)
 
 @pytest.mark.parametrize("cls", REGRESSORS)
 def test_non_finite_targets_are_refused(rec, cls):
-    X, Y = _Xy(cls, rec)
+    X, Y = training_data(cls, rec)
     Y = Y.copy()
     Y.iloc[3, 2] = np.nan
     with pytest.raises(ValueError, match="y contains NaN"):
@@ -124,7 +110,7 @@ def test_non_finite_targets_are_refused(rec, cls):
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_other_width_at_predict_is_refused(rec, fitted, cls):
-    X, _ = _Xy(cls, rec)
+    X, _ = training_data(cls, rec)
     name = cls.__name__
     with pytest.raises(ValueError, match=f"X has 28 features, but {name} is "
                                          "expecting 30"):
@@ -148,7 +134,7 @@ def test_scaler_other_width_and_renamed_columns_are_refused(rec):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_renamed_columns_are_refused_naming_them(rec, fitted, cls):
-    X, _ = _Xy(cls, rec)
+    X, _ = training_data(cls, rec)
     renamed = X.rename(columns={X.columns[2]: "XYZ_trace"})
     with pytest.raises(ValueError, match=r"unseen at fit time:\n- XYZ_trace\n.*"
                                          rf"now missing:\n- {X.columns[2]}"):
@@ -175,7 +161,7 @@ def test_scaler_refuses_reordered_columns_naming_them(rec):
 def test_estimators_refuse_reordered_columns_naming_them(rec, fitted, cls):
     # Refused, never re-mapped by name: columns are matched by position, and a
     # reordered table usually means another neuron selection upstream.
-    X, _ = _Xy(cls, rec)
+    X, _ = training_data(cls, rec)
     with pytest.raises(ValueError, match=rf"same order as they were in fit: column 0 "
                                          rf"is '{X.columns[2]}' where fit had "
                                          rf"'{X.columns[0]}' \(4 columns"):
@@ -193,7 +179,7 @@ def test_feature_names_lost_or_gained_only_warn_like_sklearn(rec, fitted):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_numpy_width_not_a_multiple_of_n_channels(rec, cls):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     odd = X.to_numpy()[:, :29]
     if cls in REGRESSORS:
         y = y.to_numpy()[:, :29 * 3]
@@ -201,7 +187,7 @@ def test_numpy_width_not_a_multiple_of_n_channels(rec, cls):
                                          "n_channels=2.*n_channels=1"):
         cls(**FAST).fit(odd, y)
     with pytest.raises(ValueError, match="n_channels must be an integer >= 1; got 0"):
-        cls(n_channels=0, **FAST).fit(X, _Xy(cls, rec)[1])
+        cls(n_channels=0, **FAST).fit(X, training_data(cls, rec)[1])
     # the documented way out: every column is a node
     model = cls(n_channels=1, **FAST).fit(odd, y)
     assert model.n_neurons_ == 29
@@ -245,7 +231,7 @@ def test_label_problems_at_fit(rec, cls):
 
 @pytest.mark.parametrize("cls", REGRESSORS)
 def test_target_rows_must_match_X(rec, cls):
-    X, Y = _Xy(cls, rec)
+    X, Y = training_data(cls, rec)
     with pytest.raises(ValueError, match=f"y has {len(X) - 1} rows but X has "
                                          f"{len(X)}"):
         cls(**FAST).fit(X, Y.iloc[:-1])
@@ -263,7 +249,12 @@ def test_labels_of_another_length_when_scoring(rec, fitted):
 
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")
-def test_groups_of_the_wrong_length_everywhere(rec, fitted):
+@pytest.mark.parametrize(
+    "name",
+    ["fit", "predict", "inferred_graph", "scaler", "targets", "LeaveWormsOut",
+     "WormBlockKFold"],
+)
+def test_groups_of_the_wrong_length_everywhere(rec, fitted, name):
     X, y = rec
     A = X.to_numpy()
     short = np.asarray(X.index.get_level_values("worm"))[:-2]
@@ -279,10 +270,8 @@ def test_groups_of_the_wrong_length_everywhere(rec, fitted):
             WormBlockKFold(n_splits=2).split(A, groups=short)
         ),
     }
-    for name, call in calls.items():
-        with pytest.raises(ValueError, match=msg):
-            call()
-            pytest.fail(f"{name} accepted groups of the wrong length")
+    with pytest.raises(ValueError, match=msg):  # the test id names the call
+        calls[name]()
 
 
 def _with_duplicate(X):
@@ -299,7 +288,7 @@ def _out_of_order(X):
 def test_duplicate_and_out_of_order_frames_are_refused_by_estimators(
     rec, fitted, cls
 ):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     frame = X.index.get_level_values("frame")[64]
     dup = _with_duplicate(X)
     y_dup = (pd.concat([y.iloc[:65], y.iloc[64:]]) if cls in REGRESSORS
@@ -368,14 +357,14 @@ def test_worms_shorter_than_the_trajectory_horizon(rec):
 @pytest.mark.parametrize("cls", REGRESSORS)
 def test_train_horizon_longer_than_the_targets_is_capped(rec, cls):
     # Documented: training rolls out min(train_horizon, k) steps.
-    X, Y = _Xy(cls, rec)
+    X, Y = training_data(cls, rec)
     reg = cls(train_horizon=50, **FAST).fit(X, Y)
     assert reg.horizon_ == 3 and reg.net_.rollout_horizon_ == 3
     assert np.isfinite(reg.predict(X)).all()
 
 
 def test_gru_burn_in_longer_than_a_worm_pads_with_its_first_frame(rec):
-    X, Y = _Xy(GRURegressor, rec)
+    X, Y = training_data(GRURegressor, rec)
     X_short, Y_short = X.iloc[:10], Y.iloc[:10]
     reg = GRURegressor(burn_in=25, **FAST).fit(X_short, Y_short)
     assert np.isfinite(reg.predict(X_short)).all()
@@ -383,7 +372,7 @@ def test_gru_burn_in_longer_than_a_worm_pads_with_its_first_frame(rec):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_one_frame_worm_is_refused_at_fit_naming_it(rec, cls):
-    X, y = _Xy(cls, rec)
+    X, y = training_data(cls, rec)
     groups = np.asarray(X.index.get_level_values("worm"), dtype=object)
     groups[0] = "lonely"
     with pytest.raises(ValueError, match="Worm 'lonely' has only 1 sample"):
@@ -513,7 +502,8 @@ def test_nothing_the_caller_passed_is_modified(rec):
     X.iloc[3, 1] = np.nan  # a NaN the scaler keeps: no step may fill it in
     y = y.copy()
     groups = np.asarray(X.index.get_level_values("worm"), dtype=object)
-    A32 = np.ascontiguousarray(X.fillna(0).to_numpy(dtype=np.float32))
+    # A private, writeable array: pandas may hand out a read-only view otherwise.
+    A32 = X.fillna(0).to_numpy(dtype=np.float32, copy=True)
     n = X.shape[1] // 2
     adjacency = pd.DataFrame(np.eye(n), index=[c[:-6] for c in X.columns[::2]],
                              columns=[c[:-6] for c in X.columns[::2]])
