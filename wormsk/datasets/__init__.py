@@ -1,4 +1,4 @@
-"""Datasets: simulated worms, real recordings (MAT, NWB, your own arrays or CSV), the connectome.
+"""Datasets: simulated worms, real recordings (MAT, NWB, arrays, CSV), the connectome.
 
 Every recording function returns a :class:`sklearn.utils.Bunch` whose ``data`` is
 a recording table (DataFrame indexed by ``worm``, ``frame``; neuron-major columns

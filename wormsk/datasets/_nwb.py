@@ -89,7 +89,9 @@ def _contents(f: h5py.File) -> str:
             item = group[name]
             kind = _text(item.attrs.get("neurodata_type", type(item).__name__))
             inner = list(item)[:8] if isinstance(item, h5py.Group) else []
-            parts.append(f"{top}/{name} ({kind}{': ' + ', '.join(inner) if inner else ''})")
+            parts.append(
+                f"{top}/{name} ({kind}{': ' + ', '.join(inner) if inner else ''})"
+            )
         if len(group) > 12:
             parts.append(f"... {len(group) - 12} more in {top}")
     return "; ".join(parts) or f"groups {sorted(f)}"
@@ -100,9 +102,7 @@ def _timing(series: h5py.Group, n_frames: int, where: str):
     if "timestamps" in series:
         time = np.asarray(series["timestamps"][()], dtype=float).ravel()
         if time.size != n_frames:
-            raise ValueError(
-                f"{where}: {time.size} timestamps for {n_frames} frames."
-            )
+            raise ValueError(f"{where}: {time.size} timestamps for {n_frames} frames.")
         steps = np.diff(time)
         if n_frames < 2 or not (steps > 0).all():
             raise ValueError(f"{where}: timestamps must increase.")
@@ -179,19 +179,18 @@ def _find_velocity(f: h5py.File):
     processing = f.get("processing")
     if not isinstance(processing, h5py.Group):
         return None
+
+    def velocity(key, obj):
+        name = key.rsplit("/", 1)[-1].lower()
+        if isinstance(obj, h5py.Group) and "velocity" in name and "data" in obj:
+            return obj  # a non-None return stops visititems
+        return None
+
     for name in processing:
-        if name.lower() not in ("behavior", "behaviour"):
-            continue
-        found = []
-        processing[name].visititems(
-            lambda key, obj: found.append(obj)
-            if isinstance(obj, h5py.Group)
-            and "velocity" in key.rsplit("/", 1)[-1].lower()
-            and "data" in obj
-            else None
-        )
-        if found:
-            return found[0]
+        if name.lower() in ("behavior", "behaviour"):
+            found = processing[name].visititems(velocity)
+            if found is not None:
+                return found
     return None
 
 
@@ -200,8 +199,10 @@ def _velocity_states(series, time, threshold, where):
     if v.ndim == 2 and 1 in v.shape:
         v = v.ravel()
     if v.ndim != 1:
-        raise ValueError(f"{where}: velocity {series.name} has shape {v.shape}; "
-                         "expected one value per sample.")
+        raise ValueError(
+            f"{where}: velocity {series.name} has shape {v.shape}; "
+            "expected one value per sample."
+        )
     v_time, _ = _timing(series, v.size, f"{where}: velocity {series.name}")
     if v.size != time.size or not np.allclose(v_time, time):
         # Sampled on its own clock: read it at the calcium frames' times.
@@ -247,8 +248,9 @@ def _osb_states(acq, time, where):
     series = acq["States"]
     codes = np.asarray(series["data"][()], dtype=float).ravel()
     if codes.size != time.size:
-        raise ValueError(f"{where}: States has {codes.size} frames, the traces "
-                         f"{time.size}.")
+        raise ValueError(
+            f"{where}: States has {codes.size} frames, the traces {time.size}."
+        )
     description = _text(series.attrs.get("description", ""))
     # The conversion wrote the MAT readme's list, e.g. "'FWD' forward crawling;
     # 'SLOW' forward slowing; ...": state k is code k, in the readme's order.
@@ -292,7 +294,10 @@ def _read_osb_kato(f, path):
         if sorted(rois) != list(range(len(rois))):
             raise ValueError(f"{where}: {field} series do not number ROIs 0..n-1.")
         return rois, np.column_stack(
-            [np.asarray(rois[i][1]["data"][()], dtype=float).ravel() for i in sorted(rois)]
+            [
+                np.asarray(rois[i][1]["data"][()], dtype=float).ravel()
+                for i in sorted(rois)
+            ]
         )
 
     rois, trace = stack(trace_field)
@@ -418,9 +423,7 @@ def load_nwb(
     ...                  neurons="union")  # doctest: +SKIP
     """
     if states not in ("raw", *_MAPPINGS):
-        raise ValueError(
-            f"states must be 'raw', 'four' or 'fwd_rev'; got {states!r}."
-        )
+        raise ValueError(f"states must be 'raw', 'four' or 'fwd_rev'; got {states!r}.")
     threshold = float(velocity_threshold)
     if not threshold >= 0:
         raise ValueError(

@@ -28,8 +28,14 @@ def identified_name(label) -> str | None:
     """The neuron name of an ROI label, or None if the label identifies no neuron.
 
     Empty labels, placeholders of dashes, numbers (ROI indices) and labels ending
-    in ``?`` (an uncertain identification) are not identified neurons.
+    in ``?`` (an uncertain identification) are not identified neurons. A list of
+    candidate names (as MAT files give some ROIs) identifies a neuron only if it
+    holds exactly one distinct name.
     """
+    if isinstance(label, (list, tuple, np.ndarray)):
+        names = {identified_name(x) for x in np.asarray(label, dtype=object).ravel()}
+        names.discard(None)
+        return names.pop() if len(names) == 1 else None
     if label is None or isinstance(label, (numbers.Number, np.number)):
         return None
     if isinstance(label, bytes):
@@ -392,20 +398,23 @@ def recordings_from_arrays(
         )
     if not ids:
         raise ValueError("traces holds no worm.")
-    if isinstance(traces, Mapping):
-        # Accept the caller's own keys (ints, say) for the per-worm arguments.
-        keys = list(traces)
-        labels, derivs, frames, fps, neuron_names = (
-            {str(k): v[k] for k in keys} if isinstance(v, Mapping) else v
-            for v in (labels, derivs, frames, fps, neuron_names)
-        )
-    shared = isinstance(neuron_names, Sequence) and not isinstance(
-        neuron_names, (str, bytes)
-    ) and all(
-        n is None or isinstance(n, (str, bytes, numbers.Number)) for n in neuron_names
+    # Worm ids are text; per-worm dicts may use the caller's own keys (ints, say).
+    labels, derivs, frames, fps, neuron_names = (
+        {str(k): x for k, x in v.items()} if isinstance(v, Mapping) else v
+        for v in (labels, derivs, frames, fps, neuron_names)
     )
-    names = [list(neuron_names)] * len(ids) if shared else _per_worm(
-        neuron_names, ids, "neuron_names"
+    shared = (
+        isinstance(neuron_names, Sequence)
+        and not isinstance(neuron_names, (str, bytes))
+        and all(
+            n is None or isinstance(n, (str, bytes, numbers.Number))
+            for n in neuron_names
+        )
+    )
+    names = (
+        [list(neuron_names)] * len(ids)
+        if shared
+        else _per_worm(neuron_names, ids, "neuron_names")
     )
     worms = []
     for w, arr, roi_names, lab, der, frm, rate in zip(
@@ -528,8 +537,10 @@ def recordings_from_csv(
     >>> bunch.target.tolist()
     ['fwd', 'rev1', 'fwd', 'fwd']
     """
-    source = "the table" if isinstance(path_or_table, pd.DataFrame) else (
-        f"CSV {path_or_table!r}" if isinstance(path_or_table, str) else "the CSV"
+    source = (
+        "the table"
+        if isinstance(path_or_table, pd.DataFrame)
+        else (f"CSV {path_or_table!r}" if isinstance(path_or_table, str) else "the CSV")
     )
     if layout not in ("wide", "long"):
         raise ValueError(f"layout must be 'wide' or 'long'; got {layout!r}.")
@@ -549,9 +560,10 @@ def recordings_from_csv(
     keys = pd.MultiIndex.from_arrays([worm_ids, frame_no], names=["worm", "frame"])
     if layout == "long":
         names = _column(table, neuron, "neuron", source).astype(str)
-        cols = {"trace": _column(table, value, "value", source)}
+        # Plain arrays: Series would align on the table's own index.
+        cols = {"trace": _column(table, value, "value", source).to_numpy()}
         if deriv is not None:
-            cols["deriv"] = _column(table, deriv, "derivative", source)
+            cols["deriv"] = _column(table, deriv, "derivative", source).to_numpy()
         long = pd.DataFrame(
             {**cols, "_neuron": names.to_numpy()},
             index=keys,
@@ -592,9 +604,14 @@ def recordings_from_csv(
             if text.endswith("_deriv"):
                 deriv_cols[text[: -len("_deriv")]] = c
             else:
-                trace_cols[text[: -len("_trace")] if text.endswith("_trace") else text] = c
+                trace_cols[
+                    text[: -len("_trace")] if text.endswith("_trace") else text
+                ] = c
         if not trace_cols:
-            raise ValueError(f"{source} has no neuron columns besides {sorted(map(str, reserved - {None}))}.")
+            raise ValueError(
+                f"{source} has no neuron columns besides "
+                f"{sorted(str(c) for c in reserved if c is not None)}."
+            )
         if deriv_cols and set(deriv_cols) != set(trace_cols):
             raise ValueError(
                 f"{source}: derivative columns for {sorted(deriv_cols)} but traces "
@@ -611,7 +628,9 @@ def recordings_from_csv(
     for w, rows in wide.groupby(level=0, sort=False):
         per_worm[w] = rows
     ids = list(per_worm)
-    traces = {w: per_worm[w][[trace_cols[n] for n in order]].to_numpy(float) for w in ids}
+    traces = {
+        w: per_worm[w][[trace_cols[n] for n in order]].to_numpy(float) for w in ids
+    }
     derivs = (
         {w: per_worm[w][[deriv_cols[n] for n in order]].to_numpy(float) for w in ids}
         if deriv_cols
