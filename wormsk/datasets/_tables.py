@@ -382,7 +382,7 @@ def recordings_from_arrays(
     ...                               return_X_y=True)
     >>> list(X.columns)
     ['AVAL_trace', 'AVAL_deriv', 'AVAR_trace', 'AVAR_deriv', 'RIML_trace', 'RIML_deriv']
-    >>> X.loc["b", "AVAR_trace"].isna().all(), y is None
+    >>> bool(X.loc["b", "AVAR_trace"].isna().all()), y is None
     (True, True)
     """
     if isinstance(traces, Mapping):
