@@ -17,7 +17,7 @@ import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, NOSTATE, STATE_MAPPINGS
 from ._recordings import WormRecording
-from ._tables import derivative, table_from_worms
+from ._tables import derivative, file_paths, table_from_worms
 
 #: Layouts load_nwb reads, as named in its errors.
 NWB_LAYOUTS = (
@@ -231,17 +231,8 @@ def _read_community(f, path, module, velocity_threshold):
         if velocity is None
         else _velocity_states(velocity, time, velocity_threshold, where)
     )
-    return WormRecording(
-        worm=path.stem,
-        roi_names=labels,
-        trace=trace,
-        deriv=None,
-        states=states,
-        fps=fps,
-        time=time,
-        frame=np.arange(n_frames),
-        recording=f"{path}:{series.name}",
-    )
+    return dict(roi_names=labels, trace=trace, deriv=None, states=states, fps=fps,
+                time=time, recording=f"{path}:{series.name}")  # fmt: skip
 
 
 def _osb_states(acq, time, where):
@@ -322,17 +313,9 @@ def _read_osb_kato(f, path):
             )
             deriv = derivative(trace, fps)
     states = _osb_states(acq, time, where) if "States" in acq else None
-    return WormRecording(
-        worm=path.stem,
-        roi_names=labels,
-        trace=trace,
-        deriv=deriv,
-        states=states,
-        fps=fps,
-        time=time,
-        frame=np.arange(n_frames),
-        recording=f"{path}:/acquisition/{trace_field}__*",
-    )
+    recording = f"{path}:/acquisition/{trace_field}__*"
+    return dict(roi_names=labels, trace=trace, deriv=deriv, states=states, fps=fps,
+                time=time, recording=recording)  # fmt: skip
 
 
 def load_nwb(
@@ -429,18 +412,7 @@ def load_nwb(
         raise ValueError(
             f"velocity_threshold must be >= 0; got {velocity_threshold!r}."
         )
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("paths must name at least one NWB file.")
-    stems = [p.stem for p in paths]
-    dup = sorted({s for s in stems if stems.count(s) > 1})
-    if dup:
-        raise ValueError(
-            f"Files with the same stem {dup} would give clashing worm ids; pass "
-            "each recording once (worm ids are file stems)."
-        )
+    paths = file_paths(paths, "NWB file")
     worms, osb = [], []
     for path in paths:
         with _open(path) as f:
@@ -462,7 +434,9 @@ def load_nwb(
                     + ". For anything else, read the arrays yourself and use "
                     "wormsk.datasets.recordings_from_arrays."
                 )
-        worms.append(worm)
+        worms.append(
+            WormRecording(worm=path.stem, frame=np.arange(len(worm["trace"])), **worm)
+        )
     if osb:
         warnings.warn(
             f"{osb}: the OpenSourceBrain Kato conversion kept each ROI's first "

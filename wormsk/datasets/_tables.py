@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,23 @@ def identified_name(label) -> str | None:
     except ValueError:
         return name
     return None
+
+
+def file_paths(paths, what: str) -> list[Path]:
+    """One path or several as a list of Paths whose stems (the worm ids) differ."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError(f"paths must name at least one {what}.")
+    stems = [p.stem for p in paths]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValueError(
+            f"Files with the same stem {dup} would give clashing worm ids; pass "
+            "each recording once (worm ids are file stems)."
+        )
+    return paths
 
 
 def _frame_list(frames) -> str:
