@@ -182,15 +182,19 @@ def neuron_ids_labels(labels):
 
 
 def write_osb_kato(path, traces, ids, codes, times, derivs=None, description=None):
-    """An NWB file as the OpenSourceBrain Kato notebook writes one worm."""
+    """An NWB file as the OpenSourceBrain Kato notebook writes one worm.
+
+    ``derivs=False`` leaves out the tracesDif series.
+    """
     pynwb = pytest.importorskip("pynwb")
     nwb = _nwbfile(pynwb)
-    derivs = np.gradient(traces, axis=0) if derivs is None else derivs
     kinds = {
         "traces_raw": ("Neural activity traces uncorrected", traces + 1.0),
         "traces": ("Neural activity traces corrected for bleaching", traces),
-        "tracesDif": ("Derivative of traces", derivs),
     }
+    if derivs is not False:
+        derivs = np.gradient(traces, axis=0) if derivs is None else derivs
+        kinds["tracesDif"] = ("Derivative of traces", derivs)
     for field, (desc, values) in kinds.items():
         for i, cell in enumerate(ids):
             nwb.add_acquisition(
@@ -428,16 +432,16 @@ def test_osb_kato_layout(tmp_path):
 
 
 def test_osb_kato_four_state_files_map_rev_and_exclude_turn(tmp_path):
-    pynwb = pytest.importorskip("pynwb")
-    del pynwb
     rng = np.random.default_rng(3)
     codes = np.array([1, 2, 3, 4, 1, 2])
+    trace = rng.normal(size=(6, 1))
     path = write_osb_kato(
         tmp_path / "KatoEtAl2018.WT_Stim.0.nwb",
-        rng.normal(size=(6, 1)),
+        trace,
         ["AVALOrMore"],
         codes,
         np.arange(6) / 3.0,
+        derivs=False,
         description=states_description(
             [
                 ("FWD", "forward crawling"),
@@ -452,6 +456,8 @@ def test_osb_kato_four_state_files_map_rev_and_exclude_turn(tmp_path):
         raw = load_nwb(path)
         four = load_nwb(path, states="four")
     assert raw.target.tolist() == ["fwd", "rev", "revsus", "turn", "fwd", "rev"]
+    # Without tracesDif the derivative is computed: central differences per second.
+    np.testing.assert_allclose(raw.data["AVAL_deriv"], np.gradient(trace[:, 0]) * 3.0)
     assert four.target.tolist() == [
         "forward",
         "reverse",

@@ -219,6 +219,9 @@ def test_csv_derivative_columns_and_errors():
             "state": ["fwd", "rev1", "fwd", "fwd"],
         }
     )
+    with_deriv = long.assign(d=[1.0, 2.0, 3.0, 4.0], state="fwd")
+    bunch = recordings_from_csv(with_deriv, fps=1.0, layout="long", deriv="d")
+    assert bunch.data["RIML_deriv"].tolist() == [2.0, 4.0]
     with pytest.raises(ValueError, match="worm w, frame 0 has more than one 'state'"):
         recordings_from_csv(long, fps=1.0, layout="long")
     with pytest.raises(ValueError, match="layout must be"):

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
+from os import PathLike
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, NOSTATE, STATE_MAPPINGS
 from ._recordings import WormRecording
@@ -319,15 +323,15 @@ def _read_osb_kato(f, path):
 
 
 def load_nwb(
-    paths,
+    paths: str | PathLike | Sequence[str | PathLike],
     *,
-    neurons="intersection",
+    neurons: str | Sequence[str] = "intersection",
     min_worms: int = 1,
     states: str = "raw",
     nostate: str = "drop",
     velocity_threshold: float = 0.0,
     return_X_y: bool = False,
-):
+) -> Bunch | tuple[pd.DataFrame, np.ndarray | None]:
     """Load whole-brain C. elegans recordings from NWB files (one worm per file).
 
     Two layouts are read, with h5py (pynwb is not needed to read):

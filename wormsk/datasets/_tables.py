@@ -12,10 +12,13 @@ from __future__ import annotations
 import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from os import PathLike
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.utils import Bunch
 
 from .._utils import FRAME_LEVEL, WORM_LEVEL, check_positive_int
@@ -328,18 +331,18 @@ traces as given; derivative channel from the caller, or central differences
 
 
 def recordings_from_arrays(
-    traces,
-    neuron_names,
+    traces: Mapping[object, ArrayLike] | Sequence[ArrayLike],
+    neuron_names: Sequence | Mapping[object, Sequence],
     *,
-    fps,
-    labels=None,
-    derivs=None,
-    frames=None,
-    neurons="intersection",
+    fps: float | Mapping[object, float],
+    labels: Mapping[object, ArrayLike] | Sequence[ArrayLike] | None = None,
+    derivs: Mapping[object, ArrayLike] | Sequence[ArrayLike] | None = None,
+    frames: Mapping[object, ArrayLike] | Sequence[ArrayLike] | None = None,
+    neurons: str | Sequence[str] = "intersection",
     min_worms: int = 1,
     nostate: str = "drop",
     return_X_y: bool = False,
-):
+) -> Bunch | tuple[pd.DataFrame, np.ndarray | None]:
     """Build a recording table from per-worm arrays (frames x neurons).
 
     The same table and Bunch the dataset loaders return: rows indexed by
@@ -489,9 +492,9 @@ def _column(table, name, what, source):
 
 
 def recordings_from_csv(
-    path_or_table,
+    path_or_table: str | PathLike | IO | pd.DataFrame,
     *,
-    fps,
+    fps: float | Mapping[object, float],
     layout: str = "wide",
     worm: str = "worm",
     frame: str = "frame",
@@ -499,11 +502,11 @@ def recordings_from_csv(
     neuron: str = "neuron",
     value: str = "trace",
     deriv: str | None = None,
-    neurons="intersection",
+    neurons: str | Sequence[str] = "intersection",
     min_worms: int = 1,
     nostate: str = "drop",
     return_X_y: bool = False,
-):
+) -> Bunch | tuple[pd.DataFrame, np.ndarray | None]:
     """Build a recording table from a CSV file (or a DataFrame) in wide or long form.
 
     Wide: one row per (worm, frame), one column per neuron holding its trace
