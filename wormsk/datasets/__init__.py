@@ -1,4 +1,4 @@
-"""Datasets: simulated worms, the Kato 2015 and Nichols 2017 recordings, the connectome.
+"""Datasets: simulated worms, real recordings (MAT, NWB, arrays, CSV), the connectome.
 
 Every recording function returns a :class:`sklearn.utils.Bunch` whose ``data`` is
 a recording table (DataFrame indexed by ``worm``, ``frame``; neuron-major columns
@@ -30,7 +30,9 @@ from ._fetch import (
 )
 from ._kato import load_kato2015
 from ._nichols import load_nichols2017
+from ._nwb import NWB_LAYOUTS, load_nwb
 from ._simulate import make_worms
+from ._tables import recordings_from_arrays, recordings_from_csv
 
 __all__ = [
     "CONNECTOME_SOURCES",
@@ -46,6 +48,7 @@ __all__ = [
     "NICHOLS_TO_FOUR",
     "NICHOLS_TO_FWD_REV",
     "NOSTATE",
+    "NWB_LAYOUTS",
     "REMOTE_FILES",
     "fetch_kato2015",
     "fetch_nichols2017",
@@ -54,6 +57,9 @@ __all__ = [
     "load_connectome",
     "load_kato2015",
     "load_nichols2017",
+    "load_nwb",
     "make_worms",
     "map_states",
+    "recordings_from_arrays",
+    "recordings_from_csv",
 ]
