@@ -174,6 +174,15 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             scale = flat.std(axis=0)
             self.target_scale_ = np.where(scale > 0, scale, 1.0)
 
+    def _baseline_loss(self, X3, y_enc):
+        if self.horizon_ is None:
+            # Predicting the mean of the standardized targets.
+            return float(y_enc.double().pow(2).mean())
+        # Predicting no change over the training rollout (where the network starts).
+        steps = min(int(self.train_horizon), self.horizon_)
+        change = y_enc[:, :steps].double() - X3.double().unsqueeze(1)
+        return float(change.pow(2).mean())
+
     def _make_net(self, module):
         net = _RegressorNet(
             module=module, criterion=torch.nn.MSELoss, **self._net_kwargs()
@@ -203,7 +212,7 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         if (
             isinstance(self.teacher_forcing_epochs, bool)
             or not isinstance(self.teacher_forcing_epochs, numbers.Real)
-            or self.teacher_forcing_epochs < 0
+            or not self.teacher_forcing_epochs >= 0  # also refuses NaN
         ):
             raise ValueError(
                 "teacher_forcing_epochs must be a non-negative number; got "
@@ -294,7 +303,9 @@ _COMMON_DOC = """
     batch_size : int, default=256
         Frames per training batch, every batch drawn from one worm. Prediction
         runs each worm as one batch regardless. -1: whole worms.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+    optimizer : torch optimizer class or str, default=torch.optim.Adam
+        A name selects that optimizer of ``torch.optim`` (case-insensitive, e.g.
+        ``"adam"``, ``"adamw"``, ``"sgd"``).
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     n_channels : int, default=2
@@ -328,10 +339,18 @@ _COMMON_DOC = """
         If True and fitted, ``fit`` continues training for ``max_epochs`` more.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, batch shuffling and scheduled sampling.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
+    device : {"cpu", "cuda"}, default="cpu"
+        Torch device: ``"cpu"``, or ``"cuda"`` (``"cuda:<index>"``) when CUDA is
+        available.
     verbose : int, default=0
         skorch's per-epoch log when > 0.
+    interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: it
+        leaves ``fit`` as a ``KeyboardInterrupt``, so a cross-validation or grid
+        search stops instead of scoring a half-trained model. ``"stop"``:
+        training ends after the current batch and ``fit`` returns the partly
+        trained model with a warning (skorch's own behaviour); ``warm_start=True``
+        can continue it.
 
     Attributes
     ----------
@@ -395,6 +414,7 @@ class MLPRegressor(_WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -414,6 +434,7 @@ class MLPRegressor(_WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -482,6 +503,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -503,6 +525,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -568,6 +591,7 @@ class GRURegressor(_WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.burn_in = burn_in
@@ -587,6 +611,7 @@ class GRURegressor(_WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     @property
     def _burn_in_rows(self):
