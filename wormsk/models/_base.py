@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dis
 import math
 import numbers
 import os
@@ -256,6 +257,28 @@ class _StopOnRunawayLoss(Callback):
             )
 
 
+def _raised_by_callback(exc):
+    """Whether a KeyboardInterrupt was raised by a ``raise`` in a skorch callback.
+
+    skorch's ``EarlyStopping`` (and callbacks written like it) stop training by
+    raising KeyboardInterrupt, which skorch catches. A Ctrl-C is raised wherever
+    Python happens to be, so it is told apart by the innermost frame: a callback
+    method, stopped at a ``raise`` instruction.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    code = frame.f_code.co_code
+    at_raise = 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] == _RAISE
+    return at_raise and isinstance(frame.f_locals.get("self"), Callback)
+
+
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
 class _Interrupted(BaseException):
     """Carries a KeyboardInterrupt past skorch, which would swallow it."""
 
@@ -291,6 +314,8 @@ class _WormNetMixin:
         try:
             return super().fit_loop(X, y, **fit_params)
         except KeyboardInterrupt as exc:
+            if _raised_by_callback(exc):
+                raise  # skorch's way to end training early (EarlyStopping)
             if not self.stop_on_interrupt_:
                 raise _Interrupted(exc) from None
             warnings.warn(

@@ -227,7 +227,8 @@ _COMMON_DOC = """
         search stops instead of scoring a half-trained model. ``"stop"``:
         training ends after the current batch and ``fit`` returns the partly
         trained model with a warning (skorch's own behaviour); ``warm_start=True``
-        can continue it.
+        can continue it. A callback that raises ``KeyboardInterrupt`` to end
+        training early, as skorch's ``EarlyStopping`` does, still does so.
 """
 
 _ATTRIBUTES_DOC = """
