@@ -434,7 +434,8 @@ _BAD_PARAMS = [
     (ESTIMATORS, "warm_start", 1, "warm_start must be True or False"),
     (ESTIMATORS, "verbose", -1, r"verbose must be an integer >= 0; got -1"),
     (ESTIMATORS, "verbose", 0.5, r"verbose must be an integer >= 0"),
-    (ESTIMATORS, "interrupt", "ignore", r"interrupt must be one of \('raise', 'stop'\)"),
+    (ESTIMATORS, "interrupt", "ignore",
+     r"interrupt must be one of \('raise', 'stop'\)"),
     (ESTIMATORS, "weight_decay", np.nan, "weight_decay must be a non-negative"),
     (ESTIMATORS, "optimizer", "adamx", r"optimizer='adamx' is not an optimizer of "
                                        r"torch.optim; give one of \[.*'adamw'.*'sgd'"),
@@ -632,7 +633,8 @@ def test_nothing_the_caller_passed_is_modified(rec):
     list(WormBlockKFold(n_splits=2, random_state=0).split(A32, y, groups))
     clean = Xs.fillna(0)
     for est, data in (
-        (GNNClassifier(adjacency=adjacency, callbacks=callbacks, **FAST), (A32, y)),
+        # a labelled adjacency needs named columns to be aligned by
+        (GNNClassifier(adjacency=adjacency, callbacks=callbacks, **FAST), (clean, y)),
         (MLPClassifier(callbacks=callbacks, **FAST), (clean, y)),
         (GRURegressor(**FAST), (A32, A32[:, :2])),
     ):

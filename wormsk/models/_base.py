@@ -297,7 +297,9 @@ class _WormNetMixin:
     skorch ends training quietly on Ctrl-C (``KeyboardInterrupt``) and returns
     the partly trained net; here the interrupt leaves ``partial_fit`` as a
     ``KeyboardInterrupt`` unless ``stop_on_interrupt_`` is set (the estimators'
-    ``interrupt="stop"``), which keeps skorch's behaviour with a warning.
+    ``interrupt="stop"``), which keeps skorch's behaviour with a warning. A
+    KeyboardInterrupt raised by a callback (skorch's ``EarlyStopping``) still
+    ends training quietly.
     """
 
     stop_on_interrupt_ = False
@@ -815,6 +817,10 @@ class _GraphMixin:
         with torch.no_grad(), _torch_threads():
             for code, pos in worm_indices(codes):
                 adj = gnn.mean_adjacency(X3[torch.as_tensor(pos)].to(device))
+                if not bool(torch.isfinite(adj).all()):
+                    flags = torch.zeros(len(codes))  # NaN marks this worm's rows
+                    flags[torch.as_tensor(pos)] = math.nan
+                    self._check_finite_output(flags, X3, codes, labels)
                 adj = adj.cpu().numpy().astype(np.float64)
                 graphs[labels[code]] = pd.DataFrame(
                     adj, index=pd.Index(self.neuron_names_, name="receiver"),
