@@ -133,13 +133,38 @@ class _WormDataset(torch.utils.data.Dataset):
         return xb[0], None if yb is None else yb[0]
 
     def batch(self, rows):
-        """The (X, y) batch of the row positions ``rows`` (a long tensor)."""
+        """The (X, y) batch of the row positions ``rows`` (a long tensor).
+
+        With a history, X is a :class:`_History`: the recurrent network gathers
+        one burn-in step at a time, never a (B, L, N, C) copy of the frames.
+        """
         if self.history is None:
             xb = self.X[rows]
         else:
-            xb = self.X[self.history[rows]]
+            xb = _History(self.X, self.history[rows])
         yb = None if self.y is None else self.y[rows]
         return xb, yb
+
+
+class _History:
+    """Burn-in of a batch: all frames and (B, L) row positions into them.
+
+    Not a tuple, so that skorch measures its length (B) instead of recursing
+    into it; :meth:`parts` is what the recurrent networks take.
+    """
+
+    def __init__(self, frames, rows):
+        self.frames = frames
+        self.rows = rows
+
+    def __len__(self):
+        return self.rows.shape[0]
+
+    def __getitem__(self, i):
+        return self.frames[self.rows[i]]
+
+    def parts(self):
+        return self.frames, self.rows
 
 
 def _rows_by_worm(dataset):

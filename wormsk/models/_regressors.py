@@ -21,7 +21,8 @@ from ..nn import (
     WormMLP,
     init_weights,
 )
-from ._base import _check_int, _GraphMixin, _WormEstimator, _WormNetMixin
+from ..nn._forecast import _burn_in
+from ._base import _check_int, _GraphMixin, _History, _WormEstimator, _WormNetMixin
 
 _TARGETS = ("auto", "forecast", "direct")
 
@@ -42,6 +43,7 @@ class _RegressorNet(_WormNetMixin, NeuralNetRegressor):
         return max(0.0, 1.0 - epoch / self.teacher_forcing_epochs_)
 
     def _predict_targets(self, Xi, yi, teacher_prob):
+        Xi = _module_input(Xi)
         if self.horizon_ is None:
             return self.module_(Xi), yi
         targets = yi[:, : self.rollout_horizon_]
@@ -71,9 +73,15 @@ class _RegressorNet(_WormNetMixin, NeuralNetRegressor):
         return {"loss": loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
+        x = _module_input(x)
         if self.horizon_ is None:
             return self.module_(x)
         return self.module_(x, horizon=self.horizon_).flatten(1)
+
+
+def _module_input(X):
+    """What the network takes: a burn-in as its (frames, rows) pair."""
+    return X.parts() if isinstance(X, _History) else X
 
 
 class _GRUReadout(nn.Module):
@@ -88,17 +96,18 @@ class _GRUReadout(nn.Module):
         super().__init__()
         # nn.GRU refuses numpy integers, which a parameter grid hands out.
         h = check_positive_int(hidden_size, "hidden_size")
+        self.frame_shape = (n_neurons, n_channels)
         self.encoder = MLPBlock(n_neurons * n_channels, h, h, norm)
         self.gru = nn.GRU(h, h, batch_first=True)
         self.head = nn.Linear(h, n_outputs)
         init_weights(self)
 
     def forward(self, history):
-        encoded = torch.stack(
-            [self.encoder(history[:, k].flatten(1)) for k in range(history.shape[1])],
-            dim=1,
-        )
-        _, state = self.gru(encoded)
+        step, _, n_burn = _burn_in(history, *self.frame_shape)
+        state = None
+        for k in range(n_burn):
+            encoded = self.encoder(step(k).flatten(1)).unsqueeze(1)
+            _, state = self.gru(encoded, state)
         return self.head(state[-1])
 
 
@@ -175,13 +184,15 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             self.target_scale_ = np.where(scale > 0, scale, 1.0)
 
     def _baseline_loss(self, X3, y_enc):
+        # In numpy: float64 sums, and the torch path stays float32 throughout.
+        y = y_enc.numpy().astype(np.float64)
         if self.horizon_ is None:
             # Predicting the mean of the standardized targets.
-            return float(y_enc.double().pow(2).mean())
+            return float(np.mean(y**2))
         # Predicting no change over the training rollout (where the network starts).
         steps = min(int(self.train_horizon), self.horizon_)
-        change = y_enc[:, :steps].double() - X3.double().unsqueeze(1)
-        return float(change.pow(2).mean())
+        change = y[:, :steps] - X3.numpy()[:, None].astype(np.float64)
+        return float(np.mean(change**2))
 
     def _make_net(self, module):
         net = _RegressorNet(
