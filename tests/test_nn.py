@@ -232,29 +232,6 @@ def test_batch_stat_norm_matches_torch_batchnorm_without_running_stats():
     torch.testing.assert_close(ours(y), ref(y.reshape(-1, 5)).view(7, 4, 5))
 
 
-def test_gru_burn_in_as_frames_and_rows_equals_the_gathered_tensor():
-    torch.manual_seed(3)
-    net = GRUForecaster(N, C, hidden_size=16)
-    frames = torch.rand(30, N, C)
-    rows = torch.randint(0, 30, (B, 6))
-    expected = net(frames[rows], horizon=3)
-    torch.testing.assert_close(net((frames, rows), horizon=3), expected,
-                               rtol=0, atol=0)
-    # without autograd, no tensor holds the burn-in of the whole batch: the
-    # largest is a GRU weight (48 x 16), whatever the burn-in's length
-    long_rows = torch.randint(0, 30, (B, 40))
-    with torch.no_grad(), OpLog() as log:
-        net((frames, long_rows), horizon=3)
-    assert max(math.prod(shape) for _, _, shape in log.tensors) == 3 * 16 * 16
-    with pytest.raises(ValueError, match="rows must be a non-empty long tensor"):
-        net((frames, rows.float()), 2)
-    with pytest.raises(ValueError, match=r"rows must be positions into frames "
-                                         r"\(0 to 29\)"):
-        net((frames, rows + 30), 2)
-    with pytest.raises(ValueError, match="must be \\(frames, rows\\)"):
-        net((frames, rows, rows), 2)
-
-
 @pytest.mark.parametrize(
     "make",
     [

@@ -437,6 +437,11 @@ _BAD_PARAMS = [
     (ESTIMATORS, "interrupt", "ignore",
      r"interrupt must be one of \('raise', 'stop'\)"),
     (ESTIMATORS, "weight_decay", np.nan, "weight_decay must be a non-negative"),
+    (ESTIMATORS, "weight_decay", np.inf, "weight_decay must be a non-negative"),
+    (ESTIMATORS, "lr", np.inf, "lr must be a positive number; got inf"),
+    (ESTIMATORS, "lr", True, "lr must be a positive number; got True"),
+    (ESTIMATORS, "callbacks", "x", "callbacks must be None or a list of skorch"),
+    (ESTIMATORS, "train_split", "x", "train_split must be None or a callable"),
     (ESTIMATORS, "optimizer", "adamx", r"optimizer='adamx' is not an optimizer of "
                                        r"torch.optim; give one of \[.*'adamw'.*'sgd'"),
     (ESTIMATORS, "device", "meta", r"device must be 'cpu' or 'cuda' .*got 'meta'"),

@@ -447,14 +447,22 @@ class _WormEstimator(BaseEstimator):
         _check_int(self.max_epochs, "max_epochs", minimum=0)
         if self.batch_size != -1:
             _check_int(self.batch_size, "batch_size", minimum=2)
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+        if not _is_real(self.lr) or not 0 < self.lr < math.inf:
             raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
-        if not isinstance(self.weight_decay, numbers.Real) or not (
-            self.weight_decay >= 0
-        ):
+        if not _is_real(self.weight_decay) or not 0 <= self.weight_decay < math.inf:
             raise ValueError(
                 "weight_decay must be a non-negative number; got "
                 f"{self.weight_decay!r}."
+            )
+        if self.train_split is not None and not callable(self.train_split):
+            raise TypeError(
+                "train_split must be None or a callable such as skorch's "
+                f"ValidSplit; got {self.train_split!r}."
+            )
+        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
+            raise TypeError(
+                "callbacks must be None or a list of skorch callbacks (or "
+                f"(name, callback) pairs); got {self.callbacks!r}."
             )
         for name in ("norm", "warm_start"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
@@ -917,6 +925,11 @@ _TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.lo
 class ParameterFileError(pickle.UnpicklingError, ValueError):
     """A file given to ``load_params`` is not a parameter file wormsk loads safely
     (a ``ValueError``, and a ``pickle.UnpicklingError`` as torch's refusal is)."""
+
+
+def _is_real(value):
+    """A real number that is not a bool (True as a learning rate is a mistake)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _torch_optimizers():
