@@ -918,6 +918,22 @@ def _check_int(value, name, minimum=1):
 
 _INTERRUPTS = ("raise", "stop")
 
+# Docs of the run parameters every estimator shares.
+_RUN_DOC = """    device : {"cpu", "cuda"}, default="cpu"
+        Torch device: ``"cpu"``, or ``"cuda"`` (``"cuda:<index>"``) when CUDA is
+        available.
+    verbose : int, default=0
+        skorch's per-epoch log when > 0.
+    interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: it
+        leaves ``fit`` as a ``KeyboardInterrupt``, so a cross-validation or grid
+        search stops instead of scoring a half-trained model. ``"stop"``:
+        training ends after the current batch and ``fit`` returns the partly
+        trained model with a warning (skorch's own behaviour); ``warm_start=True``
+        can continue it. A callback that raises ``KeyboardInterrupt`` to end
+        training early, as skorch's ``EarlyStopping`` does, still does so.
+"""
+
 # Lines of torch.load's refusal that advise unsafe loading or filing a torch issue.
 _TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.load")
 

@@ -15,7 +15,7 @@ from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import _GraphMixin, _WormEstimator, _WormNetMixin
+from ._base import _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
 
 
 class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
@@ -215,21 +215,9 @@ _COMMON_DOC = """
         for ``max_epochs`` more epochs (same columns and classes required).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization and batch shuffling: the same value gives the
-        same predictions, also in another process.
-    device : {"cpu", "cuda"}, default="cpu"
-        Torch device: ``"cpu"``, or ``"cuda"`` (``"cuda:<index>"``) when CUDA is
-        available.
-    verbose : int, default=0
-        skorch's per-epoch log when > 0.
-    interrupt : {"raise", "stop"}, default="raise"
-        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: it
-        leaves ``fit`` as a ``KeyboardInterrupt``, so a cross-validation or grid
-        search stops instead of scoring a half-trained model. ``"stop"``:
-        training ends after the current batch and ``fit`` returns the partly
-        trained model with a warning (skorch's own behaviour); ``warm_start=True``
-        can continue it. A callback that raises ``KeyboardInterrupt`` to end
-        training early, as skorch's ``EarlyStopping`` does, still does so.
-"""
+        same predictions, also in another process (with the same
+        ``WORMSK_NUM_THREADS``: other thread counts round differently).
+""" + _RUN_DOC
 
 _ATTRIBUTES_DOC = """
     Attributes

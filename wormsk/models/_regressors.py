@@ -22,7 +22,14 @@ from ..nn import (
     init_weights,
 )
 from ..nn._forecast import _burn_in
-from ._base import _check_int, _GraphMixin, _History, _WormEstimator, _WormNetMixin
+from ._base import (
+    _RUN_DOC,
+    _check_int,
+    _GraphMixin,
+    _History,
+    _WormEstimator,
+    _WormNetMixin,
+)
 
 _TARGETS = ("auto", "forecast", "direct")
 
@@ -350,20 +357,7 @@ _COMMON_DOC = """
         If True and fitted, ``fit`` continues training for ``max_epochs`` more.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, batch shuffling and scheduled sampling.
-    device : {"cpu", "cuda"}, default="cpu"
-        Torch device: ``"cpu"``, or ``"cuda"`` (``"cuda:<index>"``) when CUDA is
-        available.
-    verbose : int, default=0
-        skorch's per-epoch log when > 0.
-    interrupt : {"raise", "stop"}, default="raise"
-        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: it
-        leaves ``fit`` as a ``KeyboardInterrupt``, so a cross-validation or grid
-        search stops instead of scoring a half-trained model. ``"stop"``:
-        training ends after the current batch and ``fit`` returns the partly
-        trained model with a warning (skorch's own behaviour); ``warm_start=True``
-        can continue it. A callback that raises ``KeyboardInterrupt`` to end
-        training early, as skorch's ``EarlyStopping`` does, still does so.
-
+""" + _RUN_DOC + """
     Attributes
     ----------
     horizon_ : int or None
