@@ -114,18 +114,20 @@ def test_runaway_direct_regression_stops(rec):
 
 
 def _healthy_data(kind):
-    """Unscaled, scaled, or smooth (30 frames/s, low noise: tiny frame changes)."""
+    """Unscaled, or scaled and smooth (30 frames/s, low noise: tiny frame changes,
+    so a small no-change loss). Scaled data at the default rate train under the
+    guard in every other test."""
     fps, noise = (30.0, 0.1) if kind == "smooth" else (2.9, 1.0)
-    X, y = make_worms(n_worms=3, n_frames=90, fps=fps, noise=noise, random_state=1,
+    X, y = make_worms(n_worms=3, n_frames=60, fps=fps, noise=noise, random_state=1,
                       return_X_y=True)
     return (X if kind == "unscaled" else PerWormScaler().fit_transform(X)), y
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
-@pytest.mark.parametrize("kind", ["unscaled", "scaled", "smooth"])
+@pytest.mark.parametrize("kind", ["unscaled", "smooth"])
 def test_runaway_guard_never_fires_on_healthy_training(cls, kind):
     X, y = training_data(cls, _healthy_data(kind))
-    model = cls(max_epochs=6, random_state=0).fit(X, y)
+    model = cls(max_epochs=5, random_state=0).fit(X, y)
     baseline = model.net_.baseline_loss_
     peak = max(model.history_[:, "train_loss"]) / baseline
     # far below the factor of 10 that stops training
@@ -445,9 +447,11 @@ def test_class_count_mismatch_in_load_params_is_named(rec, tmp_path):
         f_params=tmp_path / "two.pt")
     model = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
     before = model.predict_proba(X)
+    classes = re.escape(str(list(model.classes_)))
     with pytest.raises(ValueError, match=r"two.pt.*trained with 2 classes, but this "
                                          rf"estimator has {len(model.classes_)} "
-                                         r"\(\['dt', 'fwd'"):
+                                         rf"\({classes}\); initialize it with "
+                                         r"labels of the saved model's 2 classes"):
         model.load_params(f_params=tmp_path / "two.pt")
     np.testing.assert_array_equal(model.predict_proba(X), before)
     # other mismatches name the tensors and their shapes
