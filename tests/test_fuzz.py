@@ -13,12 +13,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.models import GNNClassifier, MLPRegressor
+from wormsk.models._base import _WormBatches, _WormDataset
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -220,6 +222,12 @@ def test_fitted_models_give_finite_output_or_name_the_non_finite_worm(fitted, X)
             with pytest.raises(ValueError, match=f"NaN or infinity: worm {worm!r}"):
                 model.predict(X)
         return
+    single = [w for w, rows in _worm_rows(X).items() if len(rows) == 1]
+    if single:  # batch statistics of one frame: refused, never a constant
+        for model in (clf, reg):
+            with pytest.raises(ValueError, match=f"Worm {single[0]!r} has only 1 "):
+                model.predict(X)
+        return
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), len(clf.classes_))
     assert np.isfinite(proba).all()
@@ -235,7 +243,62 @@ def test_fitted_models_give_finite_output_or_name_the_non_finite_worm(fitted, X)
 def test_prediction_of_a_worm_ignores_the_other_worms(fitted, X, data):
     clf, _ = fitted
     rows = _worm_rows(X)
-    assume(len(rows) > 1)
+    assume(len(rows) > 1 and min(map(len, rows.values())) > 1)
     worm = data.draw(st.sampled_from(list(rows)))
     alone = clf.predict_proba(X.iloc[rows[worm]])
     np.testing.assert_allclose(clf.predict_proba(X)[rows[worm]], alone, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# training batches, built directly
+
+
+@SETTINGS
+@given(lengths=st.lists(st.integers(2, 40), min_size=1, max_size=4),
+       batch_size=st.integers(2, 16), seed=st.integers(0, 2**31 - 1))
+def test_batches_hold_one_worm_cover_every_row_once_and_follow_the_seed(
+        lengths, batch_size, seed):
+    codes = np.repeat(np.arange(len(lengths)), lengths)
+    n = len(codes)
+    # every row's value is its position, so a batch says which rows it holds
+    dataset = _WormDataset(torch.arange(n, dtype=torch.float32).view(n, 1, 1),
+                           torch.arange(n), worms=codes)
+
+    def epoch(generator):
+        return [yb.tolist() for _, yb in
+                _WormBatches(dataset, batch_size, shuffle=True, generator=generator)]
+
+    generator = torch.Generator().manual_seed(seed)
+    epochs = [epoch(generator), epoch(generator)]
+    assert epoch(torch.Generator().manual_seed(seed)) == epochs[0]
+    for batches in epochs:
+        assert sorted(r for b in batches for r in b) == list(range(n))
+        for b in batches:
+            assert len(set(codes[b])) == 1
+            # at most batch_size frames (one more where a lone remainder joined),
+            # and never a single frame unless the whole worm is one frame
+            assert 2 <= len(b) <= batch_size + 1
+        per_worm = {w: sum(len(b) for b in batches if codes[b[0]] == w)
+                    for w in range(len(lengths))}
+        assert per_worm == dict(enumerate(lengths))
+    # prediction batches: each worm whole, in time order, worms in order
+    ordered = [yb.tolist() for _, yb in _WormBatches(dataset, batch_size, False)]
+    assert ordered == [np.flatnonzero(codes == w).tolist() for w in range(len(lengths))]
+
+
+def test_batches_shuffle_frames_within_worms_and_interleave_worms():
+    codes = np.repeat(np.arange(3), 40)  # 3 worms x 40 frames, chunks of 4
+    dataset = _WormDataset(torch.zeros(120, 1, 1), torch.arange(120), worms=codes)
+    first_owner = set()
+    for seed in range(20):
+        batches = [yb.tolist() for _, yb in _WormBatches(
+            dataset, 4, shuffle=True, generator=torch.Generator().manual_seed(seed))]
+        owners = [codes[b[0]] for b in batches]
+        first_owner.add(owners[0])
+        # grouped worms would have 2 owner changes; 30 shuffled chunks have many
+        # (chance of 2 or fewer: about 1e-13)
+        assert np.count_nonzero(np.diff(owners)) > 2
+        for w in range(3):
+            rows = [r for b in batches for r in b if codes[r] == w]
+            assert rows != sorted(rows)  # not in time order (chance 1/40!)
+    assert len(first_owner) > 1  # any worm can come first

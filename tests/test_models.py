@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 
@@ -145,6 +146,58 @@ def test_training_batches_hold_one_worm_each(small):
     # 120 frames per worm in chunks of 25 (last 20), every frame once per epoch
     assert sorted(sizes) == [20, 20] + [25] * 8
     assert clf.history_[-1, "train_batch_count"] == 10
+
+
+def _row_ids(X):
+    """X with its first column replaced by the row position (exact in float32)."""
+    X = X.copy()
+    X.iloc[:, 0] = np.arange(len(X), dtype=np.float64)
+    return X
+
+
+class _RecordRows(Callback):
+    """Row positions of every training batch, per epoch (needs ``_row_ids`` X)."""
+
+    def initialize(self):
+        self.epochs_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs_.append([])
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.epochs_[-1].append(batch[0][:, 0, 0].long().tolist())
+
+
+def _recorded_rows(clf):
+    return next(cb for _, cb in clf.net_.callbacks_ if isinstance(cb, _RecordRows))
+
+
+def test_training_batches_are_per_worm_shuffled_and_seeded(small):
+    X, y = small
+    X = _row_ids(X)
+    worm = np.asarray(X.index.get_level_values("worm"))
+
+    def batches(seed):
+        clf = MLPClassifier(max_epochs=2, batch_size=10, callbacks=[_RecordRows()],
+                            random_state=seed).fit(X, y)
+        return _recorded_rows(clf).epochs_
+
+    first = batches(0)
+    for epoch in first:
+        rows = [r for batch in epoch for r in batch]
+        assert sorted(rows) == list(range(len(X)))  # every row once per epoch
+        assert all(len(set(worm[batch])) == 1 for batch in epoch)  # one worm each
+        # frames shuffled within a worm, and the chunks of the worms interleaved
+        owners = [worm[batch[0]] for batch in epoch]
+        assert owners != sorted(owners) and owners != sorted(owners)[::-1]
+        for w in np.unique(worm):
+            in_time = [r for r in rows if worm[r] == w]
+            assert in_time != sorted(in_time)
+    assert first[0] != first[1]  # reshuffled every epoch
+    assert batches(0) == first  # the same random_state, the same batches
+    assert batches(1) != first
 
 
 def test_remainder_of_one_frame_joins_previous_batch(small):
@@ -331,13 +384,16 @@ def test_worm_grouped_validation_split_with_early_stopping_and_checkpoint(
 def test_warm_start_continues_and_interrupt_keeps_model(small):
     X, y = small
 
-    class Interrupt(Callback):
+    class Interrupt(Callback):  # Ctrl-C at the end of epoch 2
         def on_epoch_end(self, net, **kwargs):
             if len(net.history) == 2:
-                raise KeyboardInterrupt
+                signal.raise_signal(signal.SIGINT)
 
-    clf = MLPClassifier(max_epochs=5, callbacks=[Interrupt()], warm_start=True,
-                        random_state=0).fit(X, y)
+    with pytest.raises(KeyboardInterrupt):  # by default Ctrl-C leaves fit
+        MLPClassifier(max_epochs=5, callbacks=[Interrupt()]).fit(X, y)
+    with pytest.warns(UserWarning, match="interrupted during epoch 2"):
+        clf = MLPClassifier(max_epochs=5, callbacks=[Interrupt()], warm_start=True,
+                            interrupt="stop", random_state=0).fit(X, y)
     assert len(clf.history_) == 2
     before = clf.predict_proba(X)
     clf.set_params(callbacks=None, max_epochs=2).fit(X, y)
@@ -442,6 +498,51 @@ def test_inputs_are_not_modified(small):
     np.testing.assert_array_equal(X32, X32_copy)
     np.testing.assert_array_equal(y, y_copy)
     pd.testing.assert_frame_equal(X, X_copy)
+
+
+class _RecordDatasets:
+    """Every ``_WormDataset`` that fit and predict build (patched in)."""
+
+    def __init__(self, monkeypatch):
+        from wormsk.models import _base
+
+        self.made = made = []
+        original = _base._WormDataset
+
+        class Recording(original):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                made.append(self)
+
+        monkeypatch.setattr(_base, "_WormDataset", Recording)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, GNNRegressor, GRURegressor])
+@pytest.mark.parametrize("kind", ["float32 array", "float32 frame", "float64 array"])
+def test_fit_and_predict_tensors_never_share_memory_with_the_callers(
+        small, monkeypatch, cls, kind):
+    X, y = small
+    if cls is not MLPClassifier:
+        X, y = make_trajectory_targets(X, horizon=2)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+    dtype = np.float64 if kind == "float64 array" else np.float32
+    Xc = np.ascontiguousarray(X.to_numpy(dtype=dtype))
+    if kind == "float32 frame":
+        Xc = pd.DataFrame(Xc, index=X.index, columns=X.columns)
+    callers = [np.asarray(Xc), np.asarray(y)]
+    # a float32 C-ordered array (or single-block frame) could be wrapped as is
+    assert kind == "float64 array" or np.shares_memory(np.asarray(Xc), Xc)
+    record = _RecordDatasets(monkeypatch)
+    groups = np.asarray(X.index.get_level_values("worm"))
+    model = cls(max_epochs=1, random_state=0).fit(Xc, y, groups=groups)
+    model.predict(Xc, groups=groups)
+    assert len(record.made) == 2  # one in fit, one in predict
+    for dataset in record.made:
+        for tensor in (dataset.X, dataset.y):
+            if tensor is None:
+                continue
+            for caller in callers:
+                assert not np.shares_memory(tensor.numpy(), caller)
 
 
 # --------------------------------------------------------------------------------

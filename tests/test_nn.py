@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -358,6 +360,29 @@ def test_gru_forecaster_shapes_burn_in_and_teacher_forcing():
     assert (forced2[:, 2] - forced[:, 2]).abs().max() > 1e-5
     with pytest.raises(ValueError, match="history must have shape"):
         net(torch.rand(B, N, C), 2)
+
+
+def test_gru_burn_in_as_frames_and_rows_equals_the_gathered_tensor():
+    torch.manual_seed(3)
+    net = GRUForecaster(N, C, hidden_size=16)
+    frames = torch.rand(30, N, C)
+    rows = torch.randint(0, 30, (B, 6))
+    expected = net(frames[rows], horizon=3)
+    torch.testing.assert_close(net((frames, rows), horizon=3), expected,
+                               rtol=0, atol=0)
+    # without autograd, no tensor holds the burn-in of the whole batch: the
+    # largest is a GRU weight (48 x 16), whatever the burn-in's length
+    long_rows = torch.randint(0, 30, (B, 40))
+    with torch.no_grad(), OpLog() as log:
+        net((frames, long_rows), horizon=3)
+    assert max(math.prod(shape) for _, _, shape in log.tensors) == 3 * 16 * 16
+    with pytest.raises(ValueError, match="rows must be a non-empty long tensor"):
+        net((frames, rows.float()), 2)
+    with pytest.raises(ValueError, match=r"rows must be positions into frames "
+                                         r"\(0 to 29\)"):
+        net((frames, rows + 30), 2)
+    with pytest.raises(ValueError, match="must be \\(frames, rows\\)"):
+        net((frames, rows, rows), 2)
 
 
 @pytest.mark.parametrize(

@@ -328,9 +328,13 @@ def test_more_threads_on_request_and_a_bad_setting_is_refused(worms, monkeypatch
     clf = GNNClassifier(max_epochs=1, callbacks=[_RecordThreads()]).fit(X, y)
     assert clf.history_[:, "torch_threads"] == [2]
     assert torch.get_num_threads() == before
-    monkeypatch.setenv("WORMSK_NUM_THREADS", "many")
-    with pytest.raises(ValueError, match="WORMSK_NUM_THREADS must be a positive"):
-        clf.predict(X)
+    cores = len(os.sched_getaffinity(0))
+    for bad in ["many", "0", str(cores + 1), "100000"]:
+        monkeypatch.setenv("WORMSK_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match=rf"WORMSK_NUM_THREADS must be an "
+                                             rf"integer from 1 to {cores} .*cores"):
+            clf.predict(X)
+    assert torch.get_num_threads() == before
 
 
 def _threads_during_fit(estimator, X, y):

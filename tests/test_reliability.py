@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
+import torch
 from _data import training_data
 from _matfile import Cell, write_mat73
 from sklearn.model_selection import cross_val_score
@@ -365,9 +366,18 @@ def test_train_horizon_longer_than_the_targets_is_capped(rec, cls):
 
 def test_gru_burn_in_longer_than_a_worm_pads_with_its_first_frame(rec):
     X, Y = training_data(GRURegressor, rec)
-    X_short, Y_short = X.iloc[:10], Y.iloc[:10]
-    reg = GRURegressor(burn_in=25, **FAST).fit(X_short, Y_short)
-    assert np.isfinite(reg.predict(X_short)).all()
+    reg = GRURegressor(burn_in=25, **FAST).fit(X, Y)  # worms of 57 frames
+    # a shorter worm at prediction: its first rows repeat its first frame
+    assert np.isfinite(reg.predict(X.iloc[:10])).all()
+
+
+def test_gru_burn_in_longer_than_every_worm_is_refused(rec):
+    X, Y = training_data(GRURegressor, rec)
+    with pytest.raises(ValueError, match=r"burn_in=58 is longer than every worm in "
+                                         r"X \(the longest has 57 frames\).*"
+                                         r"burn_in <= 57"):
+        GRURegressor(burn_in=58, **FAST).fit(X, Y)
+    GRURegressor(burn_in=57, **FAST).fit(X, Y)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
@@ -377,6 +387,115 @@ def test_one_frame_worm_is_refused_at_fit_naming_it(rec, cls):
     groups[0] = "lonely"
     with pytest.raises(ValueError, match="Worm 'lonely' has only 1 sample"):
         cls(**FAST).fit(X.to_numpy(), np.asarray(y), groups=groups)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_one_frame_worm_is_refused_at_predict_unless_norm_is_off(rec, fitted, cls):
+    X, y = training_data(cls, rec)
+    model = fitted[cls]
+    # with batch statistics, one frame gives one output whatever its values
+    one_of_two = pd.concat([X.iloc[:5], X.loc[["sim1"]].iloc[:1]])
+    for name in ("predict", "predict_proba", "inferred_graph"):
+        if not hasattr(model, name):
+            continue
+        with pytest.raises(ValueError, match=r"Worm 'sim0' has only 1 sample "
+                                             r"\(frame\); .* the same output "
+                                             r"whatever its values"):
+            getattr(model, name)(X.iloc[:1])
+        with pytest.raises(ValueError, match="Worm 'sim1' has only 1 sample"):
+            getattr(model, name)(one_of_two)
+    # without batch statistics a single frame is well defined, and depends on it
+    plain = cls(norm=False, **FAST).fit(X, y)
+    output = getattr(plain, "predict_proba", plain.predict)
+    one, other = output(X.iloc[:1]), output(X.iloc[7:8])
+    assert np.isfinite(one).all() and not np.allclose(one, other)
+
+
+@pytest.mark.parametrize("cls", [GNNClassifier, GNNRegressor])
+def test_labelled_adjacency_with_unnamed_X_is_refused(rec, cls):
+    X, y = training_data(cls, rec)
+    names = [c[: -len("_trace")] for c in X.columns[::2]]
+    adjacency = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    with pytest.raises(ValueError, match=r"adjacency is a DataFrame labelled by "
+                                         r"neuron names, but X has no column names"
+                                         r".*adjacency.to_numpy\(\)"):
+        cls(adjacency=adjacency, **FAST).fit(X.to_numpy(), np.asarray(y))
+    # named X: aligned by name, so a reordered matrix gives the same model
+    shuffled = adjacency.iloc[::-1, ::-1]
+    a = cls(adjacency=adjacency, **FAST).fit(X, y).predict(X)
+    b = cls(adjacency=shuffled, **FAST).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    # a plain array is taken in column order, with numpy X as well
+    cls(adjacency=adjacency.to_numpy(), **FAST).fit(X.to_numpy(), np.asarray(y))
+
+
+_BAD_PARAMS = [
+    (ESTIMATORS, "norm", "yes", "norm must be True or False; got 'yes'"),
+    (ESTIMATORS, "warm_start", 1, "warm_start must be True or False"),
+    (ESTIMATORS, "verbose", -1, r"verbose must be an integer >= 0; got -1"),
+    (ESTIMATORS, "verbose", 0.5, r"verbose must be an integer >= 0"),
+    (ESTIMATORS, "interrupt", "ignore",
+     r"interrupt must be one of \('raise', 'stop'\)"),
+    (ESTIMATORS, "weight_decay", np.nan, "weight_decay must be a non-negative"),
+    (ESTIMATORS, "weight_decay", np.inf, "weight_decay must be a non-negative"),
+    (ESTIMATORS, "lr", np.inf, "lr must be a positive number; got inf"),
+    (ESTIMATORS, "lr", True, "lr must be a positive number; got True"),
+    (ESTIMATORS, "callbacks", "x", "callbacks must be None or a list of skorch"),
+    (ESTIMATORS, "train_split", "x", "train_split must be None or a callable"),
+    (ESTIMATORS, "optimizer", "adamx", r"optimizer='adamx' is not an optimizer of "
+                                       r"torch.optim; give one of \[.*'adamw'.*'sgd'"),
+    (ESTIMATORS, "device", "meta", r"device must be 'cpu' or 'cuda' .*got 'meta'"),
+    (ESTIMATORS, "device", "mps", r"device must be 'cpu' or 'cuda' .*got 'mps'"),
+    (ESTIMATORS, "device", "gpu", r"device must be 'cpu' or 'cuda' .*got 'gpu'"),
+    (REGRESSORS, "teacher_forcing_epochs", np.nan,
+     "teacher_forcing_epochs must be a non-negative number; got nan"),
+]
+
+
+@pytest.mark.parametrize("classes, name, value, match", _BAD_PARAMS,
+                         ids=[f"{n}={v!r}" for _, n, v, _ in _BAD_PARAMS])
+def test_bad_parameter_values_are_refused_naming_them(rec, classes, name, value,
+                                                      match):
+    for cls in classes:
+        X, y = training_data(cls, rec)
+        with pytest.raises((ValueError, TypeError), match=match):
+            cls(**{**FAST, name: value}).fit(X, y)
+        with pytest.raises((ValueError, TypeError), match=match):
+            cls(**{**FAST, name: value}).initialize(X, y)
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer "
+                                        "class.*or its name"):
+        MLPClassifier(optimizer=3, **FAST).fit(*rec)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_optimizer_by_name_is_the_torch_class(rec, cls):
+    X, y = training_data(cls, rec)
+    by_class = cls(optimizer=torch.optim.SGD, **FAST).fit(X, y)
+    for name in ("sgd", "SGD"):
+        by_name = cls(optimizer=name, **FAST).fit(X, y)
+        assert by_name.optimizer == name  # the parameter is left as given
+        assert type(by_name.net_.optimizer_) is torch.optim.SGD
+        np.testing.assert_array_equal(by_name.predict(X), by_class.predict(X))
+    assert type(cls(optimizer="adamw", **FAST).fit(X, y).net_.optimizer_) is (
+        torch.optim.AdamW)
+
+
+@pytest.mark.parametrize("when", ["fit", "predict"])
+@pytest.mark.parametrize("cls", [MLPClassifier, GRURegressor])
+def test_values_beyond_float32_are_named_as_overflow(rec, fitted, cls, when):
+    X, y = training_data(cls, rec)
+    bad = X.copy()
+    bad.iloc[61:63, 5] = 1e300  # worm sim1, frames 1-2 (60 frames per worm)
+    column = X.columns[5]
+    msg = (r"values too large for float32 \(\|x\| > 3.4e\+38\).*worm 'sim1', "
+           rf"frames \d+-\d+ \(2 rows\), column\(s\) {column}; 2 such values.*"
+           r"PerWormScaler")
+    with pytest.raises(ValueError, match=msg) as info:
+        if when == "fit":
+            cls(**FAST).fit(bad, y)
+        else:
+            fitted[cls].predict(bad)
+    assert "NaN" not in str(info.value)
 
 
 def test_fewer_worms_than_leave_worms_out_needs(rec):
@@ -519,7 +638,8 @@ def test_nothing_the_caller_passed_is_modified(rec):
     list(WormBlockKFold(n_splits=2, random_state=0).split(A32, y, groups))
     clean = Xs.fillna(0)
     for est, data in (
-        (GNNClassifier(adjacency=adjacency, callbacks=callbacks, **FAST), (A32, y)),
+        # a labelled adjacency needs named columns to be aligned by
+        (GNNClassifier(adjacency=adjacency, callbacks=callbacks, **FAST), (clean, y)),
         (MLPClassifier(callbacks=callbacks, **FAST), (clean, y)),
         (GRURegressor(**FAST), (A32, A32[:, :2])),
     ):

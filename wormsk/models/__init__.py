@@ -13,8 +13,15 @@ intra-op threads, default 1 (the previous setting is restored afterwards). The
 batches are small, so extra threads gained little on an idle 2-core machine and
 made training 10 to 100 times slower when other processes competed for the cores;
 use more cores by running fits in parallel (``n_jobs`` of ``GridSearchCV`` or
-``cross_val_score``), or raise ``WORMSK_NUM_THREADS`` for one large fit on an
-otherwise idle machine.
+``cross_val_score``), or raise ``WORMSK_NUM_THREADS`` (at most the number of
+cores the process may use) for one large fit on an otherwise idle machine.
+Results are reproducible for a given ``random_state`` and thread count: other
+thread counts round float32 sums differently, which training amplifies.
+
+Interrupts: Ctrl-C during ``fit`` raises ``KeyboardInterrupt`` (so a grid search
+stops); ``interrupt="stop"`` opts into skorch's early end with a partly trained
+model. A diverging fit (NaN, infinite, or runaway loss) raises a
+``FloatingPointError`` naming the epoch; outputs are never NaN.
 
 Persistence: pickling a fitted estimator keeps everything (trust a pickle as you
 trust its source, as with any sklearn model). ``save_params``/``load_params``

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dis
 import math
 import numbers
 import os
+import pickle
 import uuid
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -49,16 +52,27 @@ from .._utils import (
 THREADS_ENV = "WORMSK_NUM_THREADS"
 
 
+def _available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _n_threads() -> int:
     value = os.environ.get(THREADS_ENV, "1")
     try:
         n = int(value)
     except ValueError:
         n = 0
-    if n < 1:
+    cores = _available_cores()
+    if not 1 <= n <= cores:
+        # More threads than cores only adds waiting, and torch crashes when asked
+        # for tens of thousands of OpenMP threads: refuse rather than pass it on.
         raise ValueError(
-            f"The environment variable {THREADS_ENV} must be a positive integer (the "
-            f"torch threads of one fit); got {value!r}."
+            f"The environment variable {THREADS_ENV} must be an integer from 1 to "
+            f"{cores} (the CPU cores this process may use; the torch threads of one "
+            f"fit or predict); got {value!r}."
         )
     return n
 
@@ -119,13 +133,38 @@ class _WormDataset(torch.utils.data.Dataset):
         return xb[0], None if yb is None else yb[0]
 
     def batch(self, rows):
-        """The (X, y) batch of the row positions ``rows`` (a long tensor)."""
+        """The (X, y) batch of the row positions ``rows`` (a long tensor).
+
+        With a history, X is a :class:`_History`: the recurrent network gathers
+        one burn-in step at a time, never a (B, L, N, C) copy of the frames.
+        """
         if self.history is None:
             xb = self.X[rows]
         else:
-            xb = self.X[self.history[rows]]
+            xb = _History(self.X, self.history[rows])
         yb = None if self.y is None else self.y[rows]
         return xb, yb
+
+
+class _History:
+    """Burn-in of a batch: all frames and (B, L) row positions into them.
+
+    Not a tuple, so that skorch measures its length (B) instead of recursing
+    into it; :meth:`parts` is what the recurrent networks take.
+    """
+
+    def __init__(self, frames, rows):
+        self.frames = frames
+        self.rows = rows
+
+    def __len__(self):
+        return self.rows.shape[0]
+
+    def __getitem__(self, i):
+        return self.frames[self.rows[i]]
+
+    def parts(self):
+        return self.frames, self.rows
 
 
 def _rows_by_worm(dataset):
@@ -187,6 +226,15 @@ class _WormBatches:
             yield self.base.batch(rows)
 
 
+#: A training epoch whose mean loss exceeds this many times the loss of a trivial
+#: predictor on the same data stops the fit (see :class:`_StopOnRunawayLoss`).
+RUNAWAY_FACTOR = 10.0
+
+_LOWER_LR = (
+    "Lower lr, scale the inputs (PerWormScaler) or check them for extreme values."
+)
+
+
 class _StopOnNonFiniteLoss(Callback):
     """Stop training with a clear error as soon as a training loss is NaN or inf."""
 
@@ -202,9 +250,66 @@ class _StopOnNonFiniteLoss(Callback):
             raise FloatingPointError(
                 f"The training loss became {value} at epoch {epoch} (batch "
                 f"{n_batch}); the model would predict garbage, so training stopped. "
-                "Lower lr, scale the inputs (PerWormScaler) or check them for "
-                "extreme values."
+                + _LOWER_LR
             )
+
+
+class _StopOnRunawayLoss(Callback):
+    """Stop training when an epoch's loss runs away from a trivial predictor's.
+
+    The reference, ``net.baseline_loss_``, is the training loss of a predictor that
+    learned nothing, computed by the estimator from the training data: for a
+    classifier the log-loss of predicting the class frequencies (the entropy of
+    ``y``), for a forecaster the error of predicting no change (where the network
+    starts), for direct regression the variance of the standardized targets (1).
+    Healthy training ends every epoch below or near that value; a mean epoch loss
+    of more than ``RUNAWAY_FACTOR`` (100) times it means the optimization diverged
+    (a too large learning rate, typically), even while the loss is still finite.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        baseline = getattr(net, "baseline_loss_", None)
+        loss = net.history[-1].get("train_loss")
+        if baseline is None or loss is None or not baseline > 0:
+            return
+        if loss > RUNAWAY_FACTOR * baseline:
+            raise FloatingPointError(
+                f"The training loss ran away at epoch {len(net.history)}: {loss:.3g}, "
+                f"more than {RUNAWAY_FACTOR:g} times the {baseline:.3g} of a "
+                "predictor that learned nothing (training diverged), so training "
+                f"stopped. The learning rate (lr={net.lr!r}) is probably too "
+                "large. " + _LOWER_LR
+            )
+
+
+def _raised_by_callback(exc):
+    """Whether a KeyboardInterrupt was raised by a ``raise`` in a skorch callback.
+
+    skorch's ``EarlyStopping`` (and callbacks written like it) stop training by
+    raising KeyboardInterrupt, which skorch catches. A Ctrl-C is raised wherever
+    Python happens to be, so it is told apart by the innermost frame: a callback
+    method, stopped at a ``raise`` instruction.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    code = frame.f_code.co_code
+    at_raise = 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] == _RAISE
+    return at_raise and isinstance(frame.f_locals.get("self"), Callback)
+
+
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
+class _Interrupted(BaseException):
+    """Carries a KeyboardInterrupt past skorch, which would swallow it."""
+
+    def __init__(self, interrupt):
+        super().__init__()
+        self.interrupt = interrupt
 
 
 class _WormNetMixin:
@@ -213,11 +318,47 @@ class _WormNetMixin:
     ``X`` passed to ``fit`` / ``forward`` is always a :class:`_WormDataset`. The
     internal validation split (``train_split``) receives the worm codes as
     ``groups``, so ``ValidSplit(GroupKFold(...))`` holds out whole worms.
+
+    skorch ends training quietly on Ctrl-C (``KeyboardInterrupt``) and returns
+    the partly trained net; here the interrupt leaves ``partial_fit`` as a
+    ``KeyboardInterrupt`` unless ``stop_on_interrupt_`` is set (the estimators'
+    ``interrupt="stop"``), which keeps skorch's behaviour with a warning. A
+    KeyboardInterrupt raised by a callback (skorch's ``EarlyStopping``) still
+    ends training quietly.
     """
+
+    stop_on_interrupt_ = False
 
     @property
     def _default_callbacks(self):
-        return [*super()._default_callbacks, ("finite_loss", _StopOnNonFiniteLoss())]
+        return [
+            *super()._default_callbacks,
+            ("finite_loss", _StopOnNonFiniteLoss()),
+            ("runaway_loss", _StopOnRunawayLoss()),
+        ]
+
+    def fit_loop(self, X, y=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt as exc:
+            if _raised_by_callback(exc):
+                raise  # skorch's way to end training early (EarlyStopping)
+            if not self.stop_on_interrupt_:
+                raise _Interrupted(exc) from None
+            warnings.warn(
+                f"Training was interrupted during epoch {len(self.history)} of "
+                f"{self.max_epochs}; with interrupt='stop' fit returns the partly "
+                "trained model.",
+                UserWarning,
+                stacklevel=2,
+            )
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted as exc:
+            raise exc.interrupt from None
 
     def check_data(self, X, y=None):
         pass
@@ -256,6 +397,11 @@ class _WormEstimator(BaseEstimator):
 
     # Subclasses that read a worm's preceding rows (recurrent burn-in) set this.
     _burn_in_rows = 0
+
+    def _baseline_loss(self, X3, y_enc):
+        """Training loss of a predictor that learned nothing (see
+        :class:`_StopOnRunawayLoss`); subclasses define it for their targets."""
+        raise NotImplementedError
 
     # -- validation ------------------------------------------------------------------
 
@@ -296,22 +442,41 @@ class _WormEstimator(BaseEstimator):
         return Xt, codes, labels
 
     def _check_common_params(self):
+        """Check the parameters every estimator has (the one place they are checked:
+        ``fit`` and ``initialize`` call it, subclasses extend it)."""
         _check_int(self.max_epochs, "max_epochs", minimum=0)
         if self.batch_size != -1:
             _check_int(self.batch_size, "batch_size", minimum=2)
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+        if not _is_real(self.lr) or not 0 < self.lr < math.inf:
             raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
-        if not isinstance(self.weight_decay, numbers.Real) or self.weight_decay < 0:
+        if not _is_real(self.weight_decay) or not 0 <= self.weight_decay < math.inf:
             raise ValueError(
                 "weight_decay must be a non-negative number; got "
                 f"{self.weight_decay!r}."
             )
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but CUDA is not available on this machine; "
-                "use device='cpu'."
+        if self.train_split is not None and not callable(self.train_split):
+            raise TypeError(
+                "train_split must be None or a callable such as skorch's "
+                f"ValidSplit; got {self.train_split!r}."
             )
+        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
+            raise TypeError(
+                "callbacks must be None or a list of skorch callbacks (or "
+                f"(name, callback) pairs); got {self.callbacks!r}."
+            )
+        for name in ("norm", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(
+                    f"{name} must be True or False; got {getattr(self, name)!r}."
+                )
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            _check_int(self.verbose, "verbose", minimum=0)
+        if self.interrupt not in _INTERRUPTS:
+            raise ValueError(
+                f"interrupt must be one of {_INTERRUPTS}; got {self.interrupt!r}."
+            )
+        _optimizer_class(self.optimizer)
+        _check_device(self.device)
 
     # -- fitting ---------------------------------------------------------------------
 
@@ -333,19 +498,13 @@ class _WormEstimator(BaseEstimator):
                 columns = [None] * self.n_features_in_
             self.neuron_names_ = neuron_names(list(columns), self.n_channels)
         y_enc, split_y = self._encode_y(y, X3.shape[0], reset=not continuing)
-        short = [code for code, pos in worm_indices(codes) if len(pos) < 2]
-        if short:
-            raise ValueError(
-                f"Worm {labels[short[0]]!r} has only 1 sample (frame); training "
-                "normalizes every batch by the statistics of its worm's frames, "
-                "which needs at least 2 frames per worm."
-            )
+        _refuse_one_frame_worms(codes, labels, "training")
         device = torch.device(self.device)
         dataset = _WormDataset(
             X3.to(device),
             y_enc.to(device),
             worms=codes,
-            history=self._history_positions(codes, device),
+            history=self._history_positions(codes, device, fitting=True),
             split_y=split_y,
         )
         if not continuing:
@@ -366,18 +525,34 @@ class _WormEstimator(BaseEstimator):
         else:
             self._update_net()
         if train:
+            self.net_.stop_on_interrupt_ = self.interrupt == "stop"
+            self.net_.baseline_loss_ = self._baseline_loss(X3, y_enc)
             with _torch_threads():
                 self.net_.partial_fit(dataset, None)
         return self
 
-    def _history_positions(self, codes, device):
-        """Row positions of the ``_burn_in_rows`` frames ending at each row."""
+    def _history_positions(self, codes, device, fitting=False):
+        """Row positions of the ``_burn_in_rows`` frames ending at each row.
+
+        In ``fit`` a burn-in longer than every worm is refused: its rows would be
+        mostly copies of a worm's first frame, and the memory of a training
+        batch's burn-in grows with ``batch_size * burn_in``.
+        """
         length = self._burn_in_rows
         if not length:
             return None
+        groups = worm_indices(codes)
+        longest = max(len(pos) for _, pos in groups)
+        if fitting and length > longest:
+            raise ValueError(
+                f"burn_in={length} is longer than every worm in X (the longest has "
+                f"{longest} frames): the burn-in would be mostly copies of a worm's "
+                "first frame, at a memory cost that grows with burn_in. Use "
+                f"burn_in <= {longest}."
+            )
         history = np.empty((len(codes), length), dtype=np.int64)
         offsets = np.arange(-length + 1, 1)
-        for _, pos in worm_indices(codes):
+        for _, pos in groups:
             steps = np.arange(len(pos))[:, None] + offsets[None, :]
             # A worm's first rows have no predecessors: repeat its first frame.
             history[pos] = pos[np.clip(steps, 0, None)]
@@ -388,7 +563,7 @@ class _WormEstimator(BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            optimizer=self.optimizer,
+            optimizer=_optimizer_class(self.optimizer),
             optimizer__weight_decay=self.weight_decay,
             train_split=self.train_split,
             callbacks=self._fit_callbacks(),
@@ -469,7 +644,9 @@ class _WormEstimator(BaseEstimator):
     def _forward(self, X, groups=None):
         """Run every worm of X as one batch; return the output in row order."""
         check_is_fitted(self, "net_")
-        X3, codes, _ = self._validate_X(X, reset=False, groups=groups)
+        X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
+        if self.norm:
+            _refuse_one_frame_worms(codes, labels, "prediction")
         device = torch.device(self.device)
         dataset = _WormDataset(
             X3.to(device), worms=codes, history=self._history_positions(codes, device)
@@ -481,7 +658,32 @@ class _WormEstimator(BaseEstimator):
         )
         result = torch.empty_like(out)
         result[order] = out
+        self._check_finite_output(result, X3, codes, labels)
         return result
+
+    def _check_finite_output(self, out, X3, codes, labels):
+        """Refuse to return NaN or inf: say whether the weights or the inputs are
+        to blame, and name the first worm affected."""
+        finite = torch.isfinite(out.reshape(out.shape[0], -1)).all(dim=1).cpu()
+        if bool(finite.all()):
+            return
+        if not all(bool(torch.isfinite(p).all()) for p in self.module_.parameters()):
+            raise FloatingPointError(
+                "The network's weights contain NaN or infinity (loaded from the "
+                "parameter file of a diverged run, or changed by hand), so every "
+                "output would be NaN; refit the estimator or load other weights."
+            )
+        row = int(np.flatnonzero(~finite.numpy())[0])
+        code = codes[row]
+        rows = torch.as_tensor(np.flatnonzero(codes == code))
+        largest = float(X3[rows].abs().max())
+        raise ValueError(
+            f"The network's output is not finite for worm {labels[code]!r} "
+            f"({int((~finite.numpy()[codes == code]).sum())} of its {len(rows)} "
+            f"rows): its inputs reach |x| = {largest:.3g}, too large for the "
+            "network's float32 computations. Scale the inputs (PerWormScaler), as "
+            "for training, before predicting."
+        )
 
     # -- skorch surface ---------------------------------------------------------------
 
@@ -535,9 +737,74 @@ class _WormEstimator(BaseEstimator):
             Passed to :meth:`skorch.net.NeuralNet.load_params`.
         """
         check_is_fitted(self, "net_")
-        self.net_.load_params(f_params=f_params, f_optimizer=f_optimizer,
-                              f_criterion=f_criterion, f_history=f_history,
-                              checkpoint=self._fit_checkpoint(checkpoint), **kwargs)
+        checkpoint = self._fit_checkpoint(checkpoint)
+        files = {} if checkpoint is None else checkpoint.get_formatted_files(self.net_)
+        given = dict(f_params=f_params, f_optimizer=f_optimizer,
+                     f_criterion=f_criterion, f_history=f_history, **kwargs)
+        files.update({k: v for k, v in given.items() if v is not None})
+        files = {k: v for k, v in files.items() if v is not None}
+        # A file that fails to load must leave the estimator as it was, not with
+        # the parts loaded before it.
+        net = self.net_
+        saved = (copy.deepcopy(net.module_.state_dict()),
+                 copy.deepcopy(net.optimizer_.state_dict()), net.history)
+        try:
+            net.load_params(f_params=f_params, f_optimizer=f_optimizer,
+                            f_criterion=f_criterion, f_history=f_history,
+                            checkpoint=checkpoint, **kwargs)
+        except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as exc:
+            net.module_.load_state_dict(saved[0])
+            net.optimizer_.load_state_dict(saved[1])
+            net.history = saved[2]
+            raise self._load_error(exc, files) from None
+
+    def _load_error(self, exc, files):
+        """A clear error for a file ``load_params`` could not use.
+
+        torch's own message for a refused file suggests retrying with
+        ``weights_only=False``, which would run code from the file: wormsk never
+        passes that advice on.
+        """
+        shown = ", ".join(f"{k}={os.fspath(v)!r}" if isinstance(v, (str, os.PathLike))
+                          else k for k, v in files.items())
+        mismatch = "size mismatch" in str(exc) or "key(s) in state_dict" in str(exc)
+        if isinstance(exc, RuntimeError) and mismatch and "f_params" in files:
+            return ValueError(
+                f"The parameter file ({shown}) does not fit this network: "
+                + self._describe_mismatch(files["f_params"])
+            )
+        lines = [line.strip() for line in str(exc).splitlines()]
+        reason = "; ".join(
+            line for line in lines
+            if line and not any(w in line.lower() for w in _TORCH_LOAD_ADVICE)
+        )
+        return ParameterFileError(
+            f"Could not load {shown}: not a file that wormsk can load safely "
+            f"({type(exc).__name__}{': ' + reason if reason else ''}). wormsk loads "
+            "weights only and never runs code from a file: load files written by "
+            "save_params or a skorch Checkpoint."
+        )
+
+    def _describe_mismatch(self, f_params):
+        """Which tensors of the module ``f_params`` holds with other shapes."""
+        if hasattr(f_params, "seek"):
+            f_params.seek(0)
+        saved = torch.load(f_params, map_location="cpu", weights_only=True)
+        own = self.module_.state_dict()
+        missing = sorted(set(own) - set(saved))
+        extra = sorted(set(saved) - set(own))
+        shapes = [
+            f"{key} is {tuple(saved[key].shape)} in the file, "
+            f"{tuple(own[key].shape)} here"
+            for key in own if key in saved and saved[key].shape != own[key].shape
+        ]
+        parts = shapes + [f"missing in the file: {missing}"] * bool(missing) + [
+            f"not in this network: {extra}"] * bool(extra)
+        return (
+            "; ".join(parts) + ". Build the estimator with the hyper-parameters "
+            "(hidden_size, edges, ...) the file was saved with and initialize it "
+            "with data of the same shape (columns, classes, horizon)."
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -574,6 +841,8 @@ class _GraphMixin:
         """
         check_is_fitted(self, "net_")
         X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
+        if self.norm:
+            _refuse_one_frame_worms(codes, labels, "graph inference")
         gnn = self._gnn()
         self.module_.eval()
         graphs = {}
@@ -581,6 +850,10 @@ class _GraphMixin:
         with torch.no_grad(), _torch_threads():
             for code, pos in worm_indices(codes):
                 adj = gnn.mean_adjacency(X3[torch.as_tensor(pos)].to(device))
+                if not bool(torch.isfinite(adj).all()):
+                    flags = torch.zeros(len(codes))  # NaN marks this worm's rows
+                    flags[torch.as_tensor(pos)] = math.nan
+                    self._check_finite_output(flags, X3, codes, labels)
                 adj = adj.cpu().numpy().astype(np.float64)
                 graphs[labels[code]] = pd.DataFrame(
                     adj, index=pd.Index(self.neuron_names_, name="receiver"),
@@ -595,17 +868,24 @@ class _GraphMixin:
             return None
         n = self.n_neurons_
         if isinstance(adjacency, pd.DataFrame):
-            if hasattr(self, "feature_names_in_"):
-                wanted = self.neuron_names_
-                labels = set(adjacency.index) & set(adjacency.columns)
-                missing = [name for name in wanted if name not in labels]
-                if missing:
-                    raise ValueError(
-                        "adjacency is a labelled DataFrame but lacks the neuron(s) "
-                        f"{missing} of X; it must have rows and columns for all of "
-                        f"{wanted}."
-                    )
-                adjacency = adjacency.loc[wanted, wanted]
+            if not hasattr(self, "feature_names_in_"):
+                raise ValueError(
+                    "adjacency is a DataFrame labelled by neuron names, but X has no "
+                    "column names, so its neurons cannot be matched to the labels "
+                    "(its order would be taken on trust). Pass X as a DataFrame with "
+                    "<NEURON>_<channel> columns to align by name, or pass "
+                    "adjacency.to_numpy() after ordering it as X's columns."
+                )
+            wanted = self.neuron_names_
+            labels = set(adjacency.index) & set(adjacency.columns)
+            missing = [name for name in wanted if name not in labels]
+            if missing:
+                raise ValueError(
+                    "adjacency is a labelled DataFrame but lacks the neuron(s) "
+                    f"{missing} of X; it must have rows and columns for all of "
+                    f"{wanted}."
+                )
+            adjacency = adjacency.loc[wanted, wanted]
             adjacency = adjacency.to_numpy(dtype=np.float64)
         try:
             adjacency = np.asarray(adjacency, dtype=np.float64)
@@ -636,6 +916,99 @@ def _check_int(value, name, minimum=1):
     return int(value)
 
 
+_INTERRUPTS = ("raise", "stop")
+
+# Docs of the run parameters every estimator shares.
+_RUN_DOC = """    device : {"cpu", "cuda"}, default="cpu"
+        Torch device: ``"cpu"``, or ``"cuda"`` (``"cuda:<index>"``) when CUDA is
+        available.
+    verbose : int, default=0
+        skorch's per-epoch log when > 0.
+    interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: it
+        leaves ``fit`` as a ``KeyboardInterrupt``, so a cross-validation or grid
+        search stops instead of scoring a half-trained model. ``"stop"``:
+        training ends after the current batch and ``fit`` returns the partly
+        trained model with a warning (skorch's own behaviour); ``warm_start=True``
+        can continue it. A callback that raises ``KeyboardInterrupt`` to end
+        training early, as skorch's ``EarlyStopping`` does, still does so.
+"""
+
+# Lines of torch.load's refusal that advise unsafe loading or filing a torch issue.
+_TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.load")
+
+
+class ParameterFileError(pickle.UnpicklingError, ValueError):
+    """A file given to ``load_params`` is not a parameter file wormsk loads safely
+    (a ``ValueError``, and a ``pickle.UnpicklingError`` as torch's refusal is)."""
+
+
+def _is_real(value):
+    """A real number that is not a bool (True as a learning rate is a mistake)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _torch_optimizers():
+    """{lower-case name: class} of the optimizers in ``torch.optim``."""
+    return {
+        name.lower(): obj
+        for name, obj in vars(torch.optim).items()
+        if isinstance(obj, type)
+        and issubclass(obj, torch.optim.Optimizer)
+        and obj is not torch.optim.Optimizer
+    }
+
+
+def _optimizer_class(optimizer):
+    """The optimizer class of the ``optimizer`` parameter (a class or a name)."""
+    if isinstance(optimizer, str):
+        known = _torch_optimizers()
+        try:
+            return known[optimizer.lower()]
+        except KeyError:
+            raise ValueError(
+                f"optimizer={optimizer!r} is not an optimizer of torch.optim; give "
+                f"one of {sorted(known)} or a torch.optim.Optimizer class."
+            ) from None
+    if not callable(optimizer):
+        raise TypeError(
+            "optimizer must be a torch.optim.Optimizer class (e.g. torch.optim.Adam) "
+            f"or its name (e.g. 'adam'); got {optimizer!r}."
+        )
+    return optimizer
+
+
+def _check_device(device):
+    """Only CPU and (available) CUDA devices: the others fail deep inside torch."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device must be 'cpu' or 'cuda' (or 'cuda:<index>'); got {device!r}."
+        )
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but CUDA is not available on this machine; "
+            "use device='cpu'."
+        )
+
+
+def _refuse_one_frame_worms(codes, labels, what):
+    """Refuse worms of one frame, naming the first: the batch statistics of one
+    frame are degenerate (every input gives the same normalized value)."""
+    short = [code for code, pos in worm_indices(codes) if len(pos) < 2]
+    if short:
+        raise ValueError(
+            f"Worm {labels[short[0]]!r} has only 1 sample (frame); {what} "
+            "normalizes every batch by the statistics of its worm's frames, which "
+            "needs at least 2 frames per worm (one frame would give the same output "
+            "whatever its values). Pass more frames of the worm, or use a model "
+            "built with norm=False."
+        )
+
+
 def _column_labels(X):
     columns = getattr(X, "columns", None)
     return None if columns is None else [str(c) for c in columns]
@@ -654,15 +1027,36 @@ def _worm_codes(worms):
 def _check_finite(Xa, worms, X):
     """Refuse NaN or inf in ``Xa``, naming the worm, frames and columns.
 
-    The labels come from ``X`` (the caller's object) only on failure: building
-    them costs a pass over the index and columns on every fit and predict.
+    A value that is finite in the caller's ``X`` but beyond float32's range
+    (|x| > 3.4e38) became inf in ``Xa``: that is reported as an overflow, not as
+    NaN or infinity. The labels come from ``X`` (the caller's object) only on
+    failure: building them costs a pass over the index and columns on every fit
+    and predict.
     """
     finite = np.isfinite(Xa)
     if finite.all():
         return
+    bad = ~finite
+    try:
+        overflow = np.isfinite(np.asarray(X, dtype=np.float64)) & bad
+    except (TypeError, ValueError):
+        overflow = np.zeros_like(bad)
+    if overflow.shape == bad.shape and overflow.any():
+        bad = overflow
+        what = (
+            f"values too large for float32 (|x| > {np.finfo(np.float32).max:.3g}), "
+            "the precision of wormsk's networks"
+        )
+        advice = "Scale the inputs (PerWormScaler) before fitting or predicting."
+    else:
+        what = "NaN or infinity"
+        advice = (
+            "Interpolate or drop those frames, or drop the neuron, before fitting or "
+            "predicting."
+        )
     frames = frame_labels(X)
     columns = _column_labels(X)
-    bad_rows = np.flatnonzero(~finite.all(axis=1))
+    bad_rows = np.flatnonzero(bad.any(axis=1))
     worm = worms[bad_rows[0]]
     in_worm = np.flatnonzero(worms == worm)
     bad_in_worm = bad_rows[worms[bad_rows] == worm]
@@ -672,13 +1066,11 @@ def _check_finite(Xa, worms, X):
     else:
         first = np.searchsorted(in_worm, bad_in_worm)
         where = f"frames (row positions within the worm) {first.min()}-{first.max()}"
-    bad_cols = np.flatnonzero(~finite[bad_in_worm].all(axis=0))
+    bad_cols = np.flatnonzero(bad[bad_in_worm].any(axis=0))
     names = [columns[c] if columns is not None else f"column {c}" for c in bad_cols]
     shown = ", ".join(map(str, names[:5])) + (" ..." if len(names) > 5 else "")
     worm = plain(worm)
     raise ValueError(
-        f"X contains NaN or infinity: worm {worm!r}, {where} ({len(bad_in_worm)} "
-        f"rows), column(s) {shown}; {int((~finite).sum())} non-finite values in all. "
-        "Interpolate or drop those frames, or drop the neuron, before fitting or "
-        "predicting."
+        f"X contains {what}: worm {worm!r}, {where} ({len(bad_in_worm)} "
+        f"rows), column(s) {shown}; {int(bad.sum())} such values in all. " + advice
     )

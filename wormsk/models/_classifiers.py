@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import torch
@@ -13,7 +15,7 @@ from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import _GraphMixin, _WormEstimator, _WormNetMixin
+from ._base import _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
 
 
 class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
@@ -57,6 +59,25 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
             codes = np.searchsorted(self.classes_, y)
         codes = codes.astype(np.int64).ravel()
         return torch.from_numpy(codes), codes
+
+    def _baseline_loss(self, X3, y_enc):
+        # Cross-entropy of equal probabilities for every class.
+        return math.log(len(self.classes_))
+
+    def _describe_mismatch(self, f_params):
+        text = super()._describe_mismatch(f_params)
+        if hasattr(f_params, "seek"):
+            f_params.seek(0)
+        saved = torch.load(f_params, map_location="cpu", weights_only=True)
+        head = saved.get("head.weight")
+        k, m = None if head is None else head.shape[0], len(self.classes_)
+        if k is None or k == m:
+            return text
+        return (
+            f"it was trained with {k} classes, but this estimator has {m} "
+            f"({[plain(c) for c in self.classes_]}); initialize it with labels of "
+            f"the saved model's {k} classes. In detail: " + text
+        )
 
     def _make_net(self, module):
         return _ClassifierNet(
@@ -165,7 +186,9 @@ _COMMON_DOC = """
     batch_size : int, default=256
         Frames per training batch, every batch drawn from one worm (the paper used
         600). Prediction runs each worm as one batch regardless. -1: whole worms.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+    optimizer : torch optimizer class or str, default=torch.optim.Adam
+        A name selects that optimizer of ``torch.optim`` (case-insensitive, e.g.
+        ``"adam"``, ``"adamw"``, ``"sgd"``).
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     n_channels : int, default=2
@@ -192,12 +215,9 @@ _COMMON_DOC = """
         for ``max_epochs`` more epochs (same columns and classes required).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization and batch shuffling: the same value gives the
-        same predictions, also in another process.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
-    verbose : int, default=0
-        skorch's per-epoch log when > 0.
-"""
+        same predictions, also in another process (with the same
+        ``WORMSK_NUM_THREADS``: other thread counts round differently).
+""" + _RUN_DOC
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -287,6 +307,7 @@ class MLPClassifier(_WormClassifier):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -303,6 +324,7 @@ class MLPClassifier(_WormClassifier):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         return WormMLP(
@@ -376,6 +398,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -394,6 +417,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         return WormGNN(

@@ -21,7 +21,15 @@ from ..nn import (
     WormMLP,
     init_weights,
 )
-from ._base import _check_int, _GraphMixin, _WormEstimator, _WormNetMixin
+from ..nn._forecast import _burn_in
+from ._base import (
+    _RUN_DOC,
+    _check_int,
+    _GraphMixin,
+    _History,
+    _WormEstimator,
+    _WormNetMixin,
+)
 
 _TARGETS = ("auto", "forecast", "direct")
 
@@ -42,6 +50,7 @@ class _RegressorNet(_WormNetMixin, NeuralNetRegressor):
         return max(0.0, 1.0 - epoch / self.teacher_forcing_epochs_)
 
     def _predict_targets(self, Xi, yi, teacher_prob):
+        Xi = _module_input(Xi)
         if self.horizon_ is None:
             return self.module_(Xi), yi
         targets = yi[:, : self.rollout_horizon_]
@@ -71,9 +80,15 @@ class _RegressorNet(_WormNetMixin, NeuralNetRegressor):
         return {"loss": loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
+        x = _module_input(x)
         if self.horizon_ is None:
             return self.module_(x)
         return self.module_(x, horizon=self.horizon_).flatten(1)
+
+
+def _module_input(X):
+    """What the network takes: a burn-in as its (frames, rows) pair."""
+    return X.parts() if isinstance(X, _History) else X
 
 
 class _GRUReadout(nn.Module):
@@ -88,17 +103,18 @@ class _GRUReadout(nn.Module):
         super().__init__()
         # nn.GRU refuses numpy integers, which a parameter grid hands out.
         h = check_positive_int(hidden_size, "hidden_size")
+        self.frame_shape = (n_neurons, n_channels)
         self.encoder = MLPBlock(n_neurons * n_channels, h, h, norm)
         self.gru = nn.GRU(h, h, batch_first=True)
         self.head = nn.Linear(h, n_outputs)
         init_weights(self)
 
     def forward(self, history):
-        encoded = torch.stack(
-            [self.encoder(history[:, k].flatten(1)) for k in range(history.shape[1])],
-            dim=1,
-        )
-        _, state = self.gru(encoded)
+        step, _, n_burn = _burn_in(history, *self.frame_shape)
+        state = None
+        for k in range(n_burn):
+            encoded = self.encoder(step(k).flatten(1)).unsqueeze(1)
+            _, state = self.gru(encoded, state)
         return self.head(state[-1])
 
 
@@ -174,6 +190,17 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             scale = flat.std(axis=0)
             self.target_scale_ = np.where(scale > 0, scale, 1.0)
 
+    def _baseline_loss(self, X3, y_enc):
+        # In numpy: float64 sums, and the torch path stays float32 throughout.
+        y = y_enc.numpy().astype(np.float64)
+        if self.horizon_ is None:
+            # Predicting the mean of the standardized targets.
+            return float(np.mean(y**2))
+        # Predicting no change over the training rollout (where the network starts).
+        steps = min(int(self.train_horizon), self.horizon_)
+        change = y[:, :steps] - X3.numpy()[:, None].astype(np.float64)
+        return float(np.mean(change**2))
+
     def _make_net(self, module):
         net = _RegressorNet(
             module=module, criterion=torch.nn.MSELoss, **self._net_kwargs()
@@ -203,7 +230,7 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         if (
             isinstance(self.teacher_forcing_epochs, bool)
             or not isinstance(self.teacher_forcing_epochs, numbers.Real)
-            or self.teacher_forcing_epochs < 0
+            or not self.teacher_forcing_epochs >= 0  # also refuses NaN
         ):
             raise ValueError(
                 "teacher_forcing_epochs must be a non-negative number; got "
@@ -294,7 +321,9 @@ _COMMON_DOC = """
     batch_size : int, default=256
         Frames per training batch, every batch drawn from one worm. Prediction
         runs each worm as one batch regardless. -1: whole worms.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+    optimizer : torch optimizer class or str, default=torch.optim.Adam
+        A name selects that optimizer of ``torch.optim`` (case-insensitive, e.g.
+        ``"adam"``, ``"adamw"``, ``"sgd"``).
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     n_channels : int, default=2
@@ -328,11 +357,7 @@ _COMMON_DOC = """
         If True and fitted, ``fit`` continues training for ``max_epochs`` more.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, batch shuffling and scheduled sampling.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
-    verbose : int, default=0
-        skorch's per-epoch log when > 0.
-
+""" + _RUN_DOC + """
     Attributes
     ----------
     horizon_ : int or None
@@ -395,6 +420,7 @@ class MLPRegressor(_WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -414,6 +440,7 @@ class MLPRegressor(_WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -482,6 +509,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -503,6 +531,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -568,6 +597,7 @@ class GRURegressor(_WormRegressor):
         random_state=None,
         device="cpu",
         verbose=0,
+        interrupt="raise",
     ):
         self.hidden_size = hidden_size
         self.burn_in = burn_in
@@ -587,6 +617,7 @@ class GRURegressor(_WormRegressor):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.interrupt = interrupt
 
     @property
     def _burn_in_rows(self):

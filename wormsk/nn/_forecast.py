@@ -169,7 +169,7 @@ class GRUForecaster(nn.Module):
 
     def forward(
         self,
-        history: torch.Tensor,
+        history: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
         horizon: int,
         targets: torch.Tensor | None = None,
         teacher_prob: float = 0.0,
@@ -179,8 +179,12 @@ class GRUForecaster(nn.Module):
 
         Parameters
         ----------
-        history : tensor of shape (B, L, N, C), L >= 1
+        history : tensor of shape (B, L, N, C), L >= 1, or a pair (frames, rows)
             True frames x_{t-L+1}, ..., x_t (the burn-in); the rollout starts at x_t.
+            As a pair: ``frames`` of shape (M, N, C) and ``rows``, a long tensor
+            of shape (B, L) of positions into ``frames``; burn-in step k reads
+            ``frames[rows[:, k]]``, so the (B, L, N, C) tensor is never built
+            and, without autograd, memory does not grow with L.
         horizon, targets, teacher_prob, generator
             As in :meth:`MarkovForecaster.forward`.
 
@@ -189,18 +193,18 @@ class GRUForecaster(nn.Module):
         Y : tensor of shape (B, horizon, N, C)
             Predicted frames x_{t+1}, ..., x_{t+horizon}.
         """
-        _check_frames(history, self.n_neurons, self.n_channels, "history", leading=2)
-        batch, n_burn = history.shape[:2]
+        step, batch, n_burn = _burn_in(history, self.n_neurons, self.n_channels)
         horizon = _check_rollout_args(
             horizon, targets, teacher_prob, batch, self.n_neurons, self.n_channels
         )
-        # Encode each burn-in step on its own so normalization statistics are always
-        # over the B frames of one time step, as in the rollout below.
-        encoded = torch.stack(
-            [self.encoder(history[:, k].flatten(1)) for k in range(n_burn)], dim=1
-        )
-        _, state = self.gru(encoded)  # (1, B, h)
-        x, preds = history[:, -1], []
+        # One GRU step per burn-in frame, each encoded on its own so normalization
+        # statistics are always over the B frames of one time step, as in the
+        # rollout below.
+        state = None
+        for k in range(n_burn):
+            x = step(k)
+            _, state = self.gru(self.encoder(x.flatten(1)).unsqueeze(1), state)
+        preds = []
         for k in range(horizon):
             pred = x + torch.tanh(self.head(state[-1])).view_as(x)
             preds.append(pred)
@@ -208,3 +212,34 @@ class GRUForecaster(nn.Module):
                 x = targets[:, k] if _teacher_forced(teacher_prob, generator) else pred
                 _, state = self.gru(self.encoder(x.flatten(1)).unsqueeze(1), state)
         return torch.stack(preds, dim=1)
+
+
+def _burn_in(history, n_neurons: int, n_channels: int):
+    """(frame of burn-in step k, B, L) for a (B, L, N, C) tensor or a
+    (frames, rows) pair; checks shapes."""
+    if isinstance(history, tuple):
+        if len(history) != 2:
+            raise ValueError(
+                "history as a pair must be (frames, rows); got a tuple of "
+                f"{len(history)}."
+            )
+        frames, rows = history
+        _check_frames(frames, n_neurons, n_channels, "frames")
+        if (
+            not isinstance(rows, torch.Tensor)
+            or rows.dtype != torch.long
+            or rows.ndim != 2
+            or 0 in rows.shape
+        ):
+            raise ValueError(
+                "rows must be a non-empty long tensor of shape (batch, burn_in); got "
+                f"{getattr(rows, 'dtype', type(rows).__name__)} of shape "
+                f"{tuple(getattr(rows, 'shape', ()))}."
+            )
+        if int(rows.min()) < 0 or int(rows.max()) >= frames.shape[0]:
+            raise ValueError(
+                f"rows must be positions into frames (0 to {frames.shape[0] - 1})."
+            )
+        return (lambda k: frames[rows[:, k]]), rows.shape[0], rows.shape[1]
+    _check_frames(history, n_neurons, n_channels, "history", leading=2)
+    return (lambda k: history[:, k]), history.shape[0], history.shape[1]
