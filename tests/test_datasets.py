@@ -542,22 +542,31 @@ def test_fetch_downloads_once_then_uses_the_cache(
     fetch_kato2015(data_home=home, download_if_missing=False, neurons=NAMED)
 
 
-def test_fetch_rejects_bad_checksums_and_removes_the_file(
+def _names(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+def test_fetch_moves_bad_checksums_aside_and_never_loads_them(
     tmp_path, kato_file, monkeypatch
 ):
     home = tmp_path / "home"
     target = home / "kato2015" / "WT_NoStim.mat"
+    aside = f"WT_NoStim.mat.mismatch-{_digest(kato_file)[:8]}"
     monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", "0" * 64)
-    with pytest.raises(OSError, match="failed its SHA-256 check and was removed"):
+    with pytest.raises(OSError, match=r"downloaded from .* has SHA-256 "
+                                      r"\w{64}, not the published 0{64}.*"
+                                      "moved aside to .*" + aside):
         fetch_kato2015(data_home=home, url=kato_file.as_uri())
-    assert not target.exists() and list(target.parent.iterdir()) == []
-    # a corrupted cached copy is deleted, never loaded
+    assert _names(target.parent) == [aside]
+    # a corrupted cached copy is moved aside, never loaded
     monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", _digest(kato_file))
     fetch_kato2015(data_home=home, url=kato_file.as_uri(), neurons=NAMED)
     target.write_bytes(b"corrupted")
-    with pytest.raises(OSError, match="failed its SHA-256 check"):
+    bad = f"WT_NoStim.mat.mismatch-{hashlib.sha256(b'corrupted').hexdigest()[:8]}"
+    with pytest.raises(OSError, match=f"not the published .*{bad}"):
         fetch_kato2015(data_home=home, download_if_missing=False)
     assert not target.exists()
+    assert (target.parent / bad).read_bytes() == b"corrupted"
 
 
 def test_fetch_offline_fails_fast_with_directions(tmp_path):
@@ -590,13 +599,85 @@ def test_fetch_pins_unknown_digests(tmp_path):
     pin = home / "nichols2017" / "n2_prelet.mat.sha256"
     assert pin.read_text().split()[0] == _digest(mirror / "n2_prelet.mat")
     assert set(list_cached(home)["sha256"]) == {"known", "pinned"}
-    # the source changes: the pinned digest rejects it and nothing stays cached
+    # the source changes: the pinned digest rejects it, names the pin, and the
+    # copies that do not match are moved aside
     _write_nichols(mirror / "n2_prelet.mat", make_worms(n_worms=1, n_frames=61))
     cached = home / "nichols2017" / "n2_prelet.mat"
     cached.write_bytes(b"tampered")
-    with pytest.raises(OSError, match="SHA-256"):
+    with pytest.raises(OSError, match=f"pinned in {pin}.*delete {pin}"):
         fetch_nichols2017(data_home=home, urls=urls)
     assert not cached.exists()
+    assert sum(n.startswith("n2_prelet.mat.mismatch-")
+               for n in _names(cached.parent)) == 2
+
+
+def test_a_truncated_file_by_hand_is_never_pinned_so_good_copies_still_load(
+    tmp_path, monkeypatch
+):
+    # issue 14: a truncated n2_prelet.mat placed in the data home used to be
+    # pinned, after which every correct copy (downloads included) was deleted.
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    good = tmp_path / "mirror" / "n2_prelet.mat"
+    good.parent.mkdir()
+    sim = make_worms(n_worms=1, n_frames=60, neurons=["AVAL", "AVBL"], random_state=0)
+    _write_nichols(good, sim)
+    home = tmp_path / "home"
+    folder = home / "nichols2017"
+    folder.mkdir(parents=True)
+    truncated = good.read_bytes()[: good.stat().st_size // 2]
+    (folder / "n2_prelet.mat").write_bytes(truncated)
+    kw = dict(data_home=home, files=["n2_prelet.mat"], neurons=["AVAL"])
+    with pytest.raises(OSError, match="does not load as nichols2017.*truncated.*"
+                                      "no digest was pinned"):
+        fetch_nichols2017(download_if_missing=False, **kw)
+    aside = f"n2_prelet.mat.mismatch-{hashlib.sha256(truncated).hexdigest()[:8]}"
+    assert _names(folder) == [aside]  # moved aside, not deleted, not pinned
+    # the correct copy now downloads, loads and is pinned
+    got = fetch_nichols2017(urls={"n2_prelet.mat": good.as_uri()}, **kw)
+    assert len(got.target) > 0
+    pin = folder / "n2_prelet.mat.sha256"
+    assert pin.read_text().split()[0] == _digest(good)
+    # ... and keeps loading, also when put there by hand
+    (folder / "n2_prelet.mat").unlink()
+    (folder / "n2_prelet.mat").write_bytes(good.read_bytes())
+    fetch_nichols2017(download_if_missing=False, **kw)
+
+
+@pytest.mark.parametrize("content", ["", "\n", "not a digest  n2_prelet.mat\n",
+                                     "abc123  n2_prelet.mat\n", "z" * 64])
+def test_a_damaged_pin_file_is_named_with_how_to_reset_it(
+    tmp_path, monkeypatch, content
+):
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    folder = tmp_path / "nichols2017"
+    folder.mkdir()
+    (folder / "n2_prelet.mat").write_bytes(b"anything")
+    pin = folder / "n2_prelet.mat.sha256"
+    pin.write_text(content)
+    with pytest.raises(ValueError, match=f"pin file {pin} does not hold a SHA-256 "
+                                         f"digest.*Delete it"):
+        fetch_nichols2017(data_home=tmp_path, files=["n2_prelet.mat"],
+                          download_if_missing=False)
+    assert (folder / "n2_prelet.mat").read_bytes() == b"anything"
+
+
+def test_data_home_that_is_a_file_or_not_creatable(tmp_path, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match=f"data home {afile} \\(data_home\\) exists "
+                                         "and is not a directory"):
+        fetch_kato2015(data_home=afile)
+    monkeypatch.setenv(DATA_HOME_ENV, str(afile))
+    with pytest.raises(ValueError, match=f"{DATA_HOME_ENV}.*not a directory"):
+        list_cached()
+    with pytest.raises(OSError, match="Cannot create the data home"):
+        get_data_home(afile / "below")
+    # reporting where data would go creates nothing
+    fresh = tmp_path / "fresh"
+    assert not list_cached(fresh)["cached"].any()
+    assert get_data_home(fresh, create=False) == fresh and not fresh.exists()
+    with pytest.raises(ValueError, match="files must be a list"):
+        fetch_nichols2017(data_home=fresh, files="n2_prelet.mat")
 
 
 # ---------------------------------------------------------------------------
