@@ -204,7 +204,8 @@ def neuron_names(columns, n_channels: int) -> list[str]:
         if not neuron or not channel:
             problem = "is not of the form <NEURON>_<channel>"
         elif neuron != first:
-            problem = f"names another neuron than column {columns[j - j % n_channels]!r}"
+            lead = columns[j - j % n_channels]
+            problem = f"names another neuron than column {lead!r}"
             if channel == parts[j - 1][1]:
                 problem += " with the same channel (a channel-major table?)"
         elif channel != channels[j % n_channels]:

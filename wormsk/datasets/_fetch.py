@@ -444,7 +444,9 @@ def fetch_nichols2017(
     from ._nichols import load_nichols2017
 
     if isinstance(files, str):
-        raise ValueError(f"files must be a list of file names; got the string {files!r}.")
+        raise ValueError(
+            f"files must be a list of file names; got the string {files!r}."
+        )
     files = list(files or ["n2_prelet.mat", "npr1_prelet.mat"])
     urls = dict(urls or {})
     unknown = sorted(set(urls) - set(files))
