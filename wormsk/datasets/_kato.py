@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
-from ._matlab import elements, open_mat73, read, scalar, text
+from ._matlab import elements, open_mat73, read, struct_root, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    frame_rate,
     frame_times,
     frames_by_rois,
     per_worm,
@@ -88,7 +89,7 @@ def load_kato2015(
         if variable not in f:
             found = [k for k in f if not k.startswith("#")]
             raise ValueError(f"{path} has no variable {variable!r}; it holds {found}.")
-        root = f[variable]
+        root = struct_root(f, variable, f"{path}:{variable}")
         wanted = ("NeuronNames", "deltaFOverF_bc", "deltaFOverF_deriv", "States",
                   "fps", "tv", "dataset")  # fmt: skip
         fields = {k: read(root[k], f) for k in wanted if k in root}
@@ -108,11 +109,11 @@ def load_kato2015(
     for k in range(n_worms):
         worm = f"kato{k}"
         rois = elements(names[k])
-        trace = frames_by_rois(traces[k])
+        trace = frames_by_rois(traces[k], f"Worm {worm}: deltaFOverF_bc")
         check_roi_count(worm, len(rois), trace, "deltaFOverF_bc")
         deriv = derivs[k]
         if deriv is not None:
-            deriv = frames_by_rois(deriv)
+            deriv = frames_by_rois(deriv, f"Worm {worm}: deltaFOverF_deriv")
             if deriv.size == 0:
                 deriv = None
             elif deriv.shape != trace.shape:
@@ -129,7 +130,7 @@ def load_kato2015(
         labels = states_from_indicators(
             state_structs[k], KATO_STATES, n_frames, f"Worm {worm}"
         )
-        fps = scalar(fps_values[k], f"worm {worm} fps")
+        fps = frame_rate(fps_values[k], worm)
         time = frame_times(tvs[k], n_frames, fps, worm, "tv")
         worms.append(
             WormRecording(

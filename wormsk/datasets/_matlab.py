@@ -41,6 +41,11 @@ _NUMERIC = {
 def open_mat73(path) -> h5py.File:
     """Open a MATLAB v7.3 file for reading, with a clear error for anything else."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a directory, not a MAT-file; pass the path of the file "
+            "itself (for example <directory>/WT_NoStim.mat)."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"No such MAT-file: {path}")
     if not h5py.is_hdf5(path):
@@ -140,9 +145,37 @@ def elements(value) -> list:
     return [value]
 
 
+def struct_root(f: h5py.File, name: str, source: str) -> h5py.Group:
+    """The root struct ``name`` of an open MAT-file, refusing any other value."""
+    root = f[name]
+    if not isinstance(root, h5py.Group):
+        cls = matlab_class(root)
+        kind = f"a MATLAB {cls}" if cls else "an HDF5 dataset"
+        raise ValueError(
+            f"{source} is {kind} of shape {root.shape}, not a struct: this file "
+            "does not have the layout of the published recordings."
+        )
+    return root
+
+
+def numeric(value, what: str) -> np.ndarray:
+    """A numeric or logical MATLAB value as a float array; text, cells and
+    structs are refused naming ``what``."""
+    if isinstance(value, (str, list)):
+        raise ValueError(f"{what} should be numeric; got the text {text(value)!r}.")
+    if isinstance(value, dict):
+        raise ValueError(
+            f"{what} should be numeric; got a struct with fields {sorted(value)}."
+        )
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        raise ValueError(f"{what} should be numeric; got a cell array.")
+    return arr.astype(float)
+
+
 def vector(value, what: str) -> np.ndarray:
     """A numeric MATLAB vector (row or column) as a flat float array."""
-    arr = np.asarray(value, dtype=float)
+    arr = numeric(value, what)
     if arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) > 1):
         raise ValueError(f"{what} should be a vector; got shape {arr.shape}.")
     return arr.ravel()
@@ -150,7 +183,7 @@ def vector(value, what: str) -> np.ndarray:
 
 def scalar(value, what: str) -> float:
     """A numeric MATLAB scalar as a float."""
-    arr = np.asarray(value, dtype=float).ravel()
+    arr = numeric(value, what).ravel()
     if arr.size != 1:
         raise ValueError(f"{what} should be a scalar; got {arr.size} values.")
     return float(arr[0])

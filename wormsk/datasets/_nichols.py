@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,12 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
-from ._matlab import elements, open_mat73, read, scalar, text
+from ._matlab import elements, numeric, open_mat73, read, struct_root, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    frame_rate,
     frame_times,
     frames_by_rois,
     per_worm,
@@ -43,12 +45,24 @@ optionally mapped to Wang et al.'s four states or forward/reverse.
 def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
     if isinstance(value, dict):
         return states_from_indicators(value, codes, n_frames, where)
-    arr = np.asarray(value, dtype=float).ravel()
+    arr = numeric(value, f"{where}: states").ravel()
     if arr.size != n_frames:
         raise ValueError(f"{where}: states have {arr.size} frames, traces {n_frames}.")
     labels = np.full(n_frames, NOSTATE, dtype=object)
     valid = np.isfinite(arr) & (arr >= 1) & (arr <= len(codes)) & (arr % 1 == 0)
     labels[valid] = np.asarray(codes, dtype=object)[arr[valid].astype(int) - 1]
+    # 0 and NaN mark unannotated frames; any other code has no name here.
+    unnamed = ~valid & np.isfinite(arr) & (arr != 0)
+    if unnamed.any():
+        warnings.warn(
+            f"{where}: {int(unnamed.sum())} of {n_frames} frames have state codes "
+            f"{sorted(set(arr[unnamed].tolist()))[:5]} that state_codes (1..."
+            f"{len(codes)}: {list(codes)}) does not name: they are labelled "
+            f"'{NOSTATE}' and dropped unless nostate='label'. Pass state_codes "
+            "naming every code.",
+            UserWarning,
+            stacklevel=4,
+        )
     return labels
 
 
@@ -65,7 +79,7 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
                 f"{path}: expected a root variable named {stem!r} (the file stem); "
                 f"found {roots}."
             )
-        root = f[root_name]
+        root = struct_root(f, root_name, f"{path}:{root_name}")
         lookup = {k.lower(): k for k in root}
         state_key = lookup.get(states_field.lower())
         if state_key is None:
@@ -91,16 +105,16 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     for k in range(n_worms):
         worm = f"{stem}_{k}"
         rois = elements(ids[k])
-        trace = frames_by_rois(traces[k])
+        trace = frames_by_rois(traces[k], f"Worm {worm}: traces")
         check_roi_count(worm, len(rois), trace, "traces")
         n_frames = trace.shape[0]
-        fps = scalar(fps_values[k], f"worm {worm} fps")
+        fps = frame_rate(fps_values[k], worm)
         labels = _state_labels(state_values[k], n_frames, codes, f"Worm {worm}")
         time = frame_times(tvs[k], n_frames, fps, worm, "timeVectorSeconds")
         frame = np.arange(n_frames)
         deriv = difs[k]
         if deriv is not None:
-            deriv = frames_by_rois(deriv)
+            deriv = frames_by_rois(deriv, f"Worm {worm}: tracesDif")
             check_roi_count(worm, len(rois), deriv, "tracesDif")
             if deriv.shape[0] == n_frames - 1:
                 # Backward difference: frame t sees traces[t] - traces[t-1], never
