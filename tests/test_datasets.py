@@ -3,6 +3,7 @@ import hashlib
 import http.server
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import h5py
@@ -464,6 +465,139 @@ def test_time_vectors_are_read_checked_or_derived_from_fps(tmp_path, sim3):
         match="Worm n2_prelet_0: timeVectorSeconds has 58 frames, the traces 60",
     ):
         load_nichols2017(path, neurons=["AVAL"])
+
+
+def _write_kato_worms(path, worms):
+    root = {name: Cell([f[name] for f in worms]) for name in worms[0]}
+    write_mat73(path, {"WT_NoStim": root})
+
+
+def _kato_fields(sim3):
+    return [_kato_worm(sim3, w, k) for k, w in enumerate(pd.unique(sim3.groups))]
+
+
+def test_load_kato_missing_state_indicator_warns_with_the_frames_lost(tmp_path, sim3):
+    # issue 14: without `fwd`, its frames silently became nostate and vanished
+    worms = _kato_fields(sim3)
+    for fields, _ in worms:
+        del fields["States"]["fwd"]
+    _write_kato_worms(tmp_path / "k.mat", [f for f, _ in worms])
+    with pytest.warns(UserWarning) as record:
+        got = load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+    assert len(record) == 3
+    for k, (_, y) in enumerate(worms):
+        lost = int((y == "fwd").sum())
+        assert lost > 0
+        assert (f"Worm kato{k}: the states struct has no indicator for ['fwd'], "
+                f"and {lost} of 150 frames have no state") in str(record[k].message)
+    lost = sum(int((y == "fwd").sum()) for _, y in worms)
+    assert len(got.target) == 3 * 145 - lost and "fwd" not in set(got.target)
+    # an indicator that is absent but never needed (nostate covers the frame)
+    # changes nothing and says nothing
+    worms = _kato_fields(sim3)
+    for fields, y in worms:
+        fields["States"]["nostate"] = ((y == "nostate") | (y == "fwd")).astype(float)
+        del fields["States"]["fwd"]
+    _write_kato_worms(tmp_path / "k2.mat", [f for f, _ in worms])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_kato2015(tmp_path / "k2.mat", neurons=NAMED)
+
+
+def test_load_nichols_unnamed_state_codes_and_indicators_warn(tmp_path):
+    sim = make_worms(n_worms=2, n_frames=40, neurons=["AVAL", "AVBL"], random_state=4)
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, sim)
+    fields[1]["States"][5:9] = [5, 7, 2.5, -1]
+    _rewrite_nichols(path, fields)
+    with pytest.warns(UserWarning, match=r"Worm n2_prelet_1: 4 of 40 frames have "
+                                         r"state codes \[-1.0, 2.5, 5.0, 7.0\]"):
+        load_nichols2017(path, neurons=["AVAL"])
+    # the same states as a struct of indicators, Forward missing
+    for f in fields:
+        codes = f["States"]
+        f["States"] = {"Reversal": (codes == 1).astype(float),
+                       "Quiescence": (codes == 3).astype(float),
+                       "Turn": (codes == 4).astype(float)}  # fmt: skip
+    _rewrite_nichols(path, fields)
+    with pytest.warns(UserWarning) as record:
+        load_nichols2017(path, neurons=["AVAL"])
+    for k, f in enumerate(fields):
+        lost = int((sum(f["States"].values()) == 0).sum())
+        assert (f"Worm n2_prelet_{k}: the states struct has no indicator for "
+                f"['Forward'], and {lost} of 40 frames") in str(record[k].message)
+
+
+@pytest.mark.parametrize("fps, match", [
+    (0.0, "fps is 0.0; the frame rate must be a positive"),
+    (-2.9, "fps is -2.9"),
+    (np.nan, "fps is nan"),
+    (np.inf, "fps is inf"),
+    ("2.9", "fps should be numeric; got the text '2.9'"),
+    (Cell([2.9]), "fps should be numeric; got a cell array"),
+    (np.array([2.9, 3.0]), "fps should be a scalar; got 2 values"),
+])  # fmt: skip
+def test_bad_frame_rates_are_refused_naming_the_worm(tmp_path, sim3, fps, match):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    worms[1]["fps"] = fps
+    _write_kato_worms(tmp_path / "k.mat", worms)
+    with pytest.raises(ValueError, match="Worm kato1: " + match):
+        load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+    sim = make_worms(n_worms=2, n_frames=30, neurons=["AVAL", "AVBL"], random_state=4)
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, sim)
+    fields[0]["fps"] = fps
+    _rewrite_nichols(path, fields)
+    with pytest.raises(ValueError, match="Worm n2_prelet_0: " + match):
+        load_nichols2017(path, neurons=["AVAL"])
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda t: t[::-1], r"tv does not increase: frame 1 is at 51.03\d* s after "
+                        r"frame 0 at 51.37\d* s"),
+    (lambda t: np.r_[t[:10], t[9], t[11:]], "tv does not increase: frame 10"),
+    (lambda t: np.r_[t[:3], np.nan, t[4:]], r"tv has 1 non-finite value\(s\), "
+                                             "the first at frame 3"),
+    (lambda t: "0:149", "tv should be numeric; got the text '0:149'"),
+])  # fmt: skip
+def test_bad_time_vectors_are_refused_naming_the_worm(tmp_path, sim3, change, match):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    worms[2]["tv"] = change(worms[2]["tv"])
+    _write_kato_worms(tmp_path / "k.mat", worms)
+    with pytest.raises(ValueError, match="Worm kato2: " + match):
+        load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+
+
+def test_wrong_structures_get_messages_naming_file_and_field(tmp_path, sim3):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    path = tmp_path / "k.mat"
+    with h5py.File(path, "w") as f:  # plain HDF5, right name, wrong structure
+        f["WT_NoStim"] = np.ones((3, 3))
+    with pytest.raises(ValueError, match=f"{path}:WT_NoStim is an HDF5 dataset of "
+                                         r"shape \(3, 3\), not a struct"):
+        load_kato2015(path)
+    write_mat73(path, {"WT_NoStim": np.ones(3)})
+    with pytest.raises(ValueError, match="WT_NoStim is a MATLAB double"):
+        load_kato2015(path)
+    write_mat73(tmp_path / "n2_prelet.mat", {"n2_prelet": Cell([1.0])})
+    with pytest.raises(ValueError, match="n2_prelet is a MATLAB cell"):
+        load_nichols2017(tmp_path / "n2_prelet.mat")
+    for field, value, match in [
+        ("deltaFOverF_bc", {"x": 1.0}, r"deltaFOverF_bc should be numeric; got a "
+                                       r"struct with fields \['x'\]"),
+        ("deltaFOverF_deriv", "none", "deltaFOverF_deriv should be numeric"),
+        ("States", {**worms[0]["States"], "rev1": "abc"},
+         "state vector 'rev1' should be numeric; got the text 'abc'"),
+    ]:
+        bad = [dict(w) for w in worms]
+        bad[0][field] = value
+        _write_kato_worms(path, bad)
+        with pytest.raises(ValueError, match="Worm kato0: " + match):
+            load_kato2015(path, neurons=NAMED)
+    with pytest.raises(ValueError, match=f"{tmp_path} is a directory, not a MAT-file"):
+        load_kato2015(tmp_path)
+    with pytest.raises(ValueError, match="is a directory"):
+        load_nichols2017([tmp_path])
 
 
 # ---------------------------------------------------------------------------
