@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from _matfile import Cell, Empty, StructArray, write_mat73
 from sklearn.linear_model import Ridge
-from sklearn.utils import Bunch
 from sklearn.svm import SVC
+from sklearn.utils import Bunch
 
 from wormsk.datasets import (
     DATA_HOME_ENV,
