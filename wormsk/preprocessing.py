@@ -87,6 +87,10 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       middle of ``feature_range`` for ``"minmax"`` and ``"robust"`` and to 0 for
       ``"standard"``; never NaN or inf. For ``"robust"``, a column whose
       percentiles coincide falls back to its minimum and maximum.
+    - Finite input gives finite output at any magnitude: a column whose values
+      would overflow the statistics (near +-1e308, or 1e154 for the variance)
+      or underflow them is first multiplied by an exact power of two, to which
+      every statistic here is invariant; other columns are computed as usual.
     - NaN is ignored in the statistics and kept in the output at the same
       positions (as sklearn's scalers do; put an imputer after the scaler if the
       next step refuses NaN). A column that is all NaN within a worm stays NaN.
@@ -262,6 +266,9 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             # All-NaN columns legitimately produce NaN statistics; they stay NaN.
             warnings.simplefilter("ignore", category=RuntimeWarning)
+            low = np.nanmin(B, axis=0) if has_nan else B.min(axis=0)
+            high = np.nanmax(B, axis=0) if has_nan else B.max(axis=0)
+            B, low, high = _rescale_extremes(B, low, high)
             if self.method == "standard":
                 mean = np.nanmean(B, axis=0) if has_nan else B.mean(axis=0)
                 std = np.nanstd(B, axis=0) if has_nan else B.std(axis=0)
@@ -271,8 +278,6 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 dest *= scale
                 return dest
             lo_out, hi_out = (float(v) for v in self.feature_range)
-            low = np.nanmin(B, axis=0) if has_nan else B.min(axis=0)
-            high = np.nanmax(B, axis=0) if has_nan else B.max(axis=0)
             if self.method == "robust":
                 pct = np.nanpercentile if has_nan else np.percentile
                 q_low, q_high = pct(B, self.quantile_range, axis=0)
@@ -287,6 +292,32 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dest *= scale
         dest += offset
         return dest
+
+
+def _rescale_extremes(B, low, high):
+    """Columns of ``B`` whose magnitude would overflow (or underflow) the
+    statistics, multiplied by a power of two that brings them near 1.
+
+    Differences (``high - low``, ``x - mean``) of values near +-1e308 overflow
+    to inf, and squares in the variance do from about 1e154; every statistic
+    here is invariant to a positive rescaling of its column, and a power of two
+    rescales exactly, so other columns (and ordinary data) are untouched.
+    """
+    info = np.finfo(B.dtype)
+    with np.errstate(invalid="ignore"):
+        size = np.fmax(np.abs(low), np.abs(high))
+        # Leave 2**20 of head room below the square root of the largest float
+        # (variance sums n squares) and above that of the smallest normal one.
+        extreme = (size > 2.0 ** (info.maxexp // 2 - 20)) | (
+            (size > 0) & (size < 2.0 ** (info.minexp // 2 + 20))
+        )
+    if not extreme.any():
+        return B, low, high
+    exponent = np.frexp(np.where(extreme, size, 1.0))[1]
+    # Two half steps: 2**1028 (for a subnormal column) is not a float itself.
+    half = np.ldexp(np.ones(len(size), B.dtype), -(exponent // 2))
+    rest = np.ldexp(np.ones(len(size), B.dtype), -(exponent - exponent // 2))
+    return B * half * rest, low * half * rest, high * half * rest
 
 
 def _flat(low, high):
