@@ -304,11 +304,16 @@ def _check_frame_labels(frames: pd.Index, worms: pd.Index) -> None:
             i for i, f in enumerate(frames)
             if not isinstance(f, numbers.Real) or isinstance(f, (bool, np.bool_))
         )
+        label = plain(frames[i])
+        why = (
+            "Text sorts '10' before '9', and so does sort_index(): convert"
+            if isinstance(label, str)
+            else "Convert"
+        )
         raise ValueError(
             f"Frame labels must be numbers (frame numbers or times); worm "
-            f"{plain(worms[i])!r} has frame {plain(frames[i])!r} "
-            f"({type(plain(frames[i])).__name__}). Text sorts '10' before '9', and "
-            "so does sort_index(): convert the labels first, e.g. "
+            f"{plain(worms[i])!r} has frame {label!r} ({type(label).__name__}). "
+            f"{why} the labels first, e.g. "
             "X = X.rename(index=int, level='frame').sort_index()."
         )
     missing = frames.isna()
