@@ -931,6 +931,10 @@ def test_load_connectome_errors():
         load_connectome(["AVAL"], source="cook2019")
     with pytest.raises(ValueError, match="duplicates"):
         load_connectome(["VB01", "VB1"])
+    with pytest.raises(TypeError, match="neurons must be a list of names; got None"):
+        load_connectome(None)
+    with pytest.raises(ValueError, match="symmetrize must be True or False"):
+        load_connectome(["AVAL", "AVAR"], symmetrize="yes")
 
 
 def test_connectome_table_is_parsed_once_and_never_shared():

@@ -202,6 +202,9 @@ def test_float32_is_preserved():
     ({"feature_range": (1, 0)}, "feature_range must be"),
     ({"feature_range": 1}, "feature_range must be a pair"),
     ({"quantile_range": (5, 120)}, "quantile_range must be"),
+    # an infinite range would scale every value to inf or NaN
+    ({"feature_range": (0, np.inf)}, "feature_range must be .* finite"),
+    ({"feature_range": (-1e308, 1e308)}, "max - min finite"),
 ])
 def test_invalid_parameters(params, match):
     with pytest.raises(ValueError, match=match):
@@ -447,3 +450,8 @@ def test_trajectory_targets_errors():
         make_trajectory_targets(X.iloc[[0, 1, 2, 3, 4, 6, 5, 7, 8]], horizon=2)
     with pytest.raises(ValueError, match="groups has 2 entries"):
         make_trajectory_targets(X.to_numpy(), horizon=2, groups=[0, 1])
+    with pytest.raises(ValueError, match="make_trajectory_targets needs numeric X"):
+        make_trajectory_targets(np.array([["a", "b"]] * 5), horizon=1)
+    with pytest.raises(ValueError, match=r"0 feature\(s\) .* required by "
+                                         "make_trajectory_targets"):
+        make_trajectory_targets(np.empty((5, 0)), horizon=1)

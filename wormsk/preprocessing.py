@@ -230,10 +230,10 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"method must be one of {_METHODS}; got {self.method!r}."
             )
         lo, hi = _pair(self.feature_range, "feature_range")
-        if not lo < hi:
+        if not (lo < hi and np.isfinite(hi - lo)):
             raise ValueError(
-                f"feature_range must be (min, max) with min < max; got "
-                f"{self.feature_range!r}."
+                f"feature_range must be (min, max) with min < max, both finite and "
+                f"max - min finite; got {self.feature_range!r}."
             )
         q_lo, q_hi = _pair(self.quantile_range, "quantile_range")
         if not 0 <= q_lo < q_hi <= 100:
@@ -406,7 +406,17 @@ def make_trajectory_targets(
     is_frame = isinstance(X, pd.DataFrame)
     if is_frame:
         check_recording_index(X)
-    values = check_array(X, dtype=None, ensure_all_finite=False)
+    values = check_array(
+        X,
+        dtype=None,
+        ensure_all_finite=False,
+        estimator="make_trajectory_targets",
+        input_name="X",
+    )
+    if values.dtype.kind not in "iufb":
+        raise ValueError(
+            f"make_trajectory_targets needs numeric X; got dtype {values.dtype}."
+        )
     worms = get_worms(X, groups)
     frames = None
     if is_frame and FRAME_LEVEL in (X.index.names or []):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -138,6 +138,8 @@ def neuron_list(
         raise ValueError(
             f"neurons must be a list of names; got the string {neurons!r}."
         )
+    if neurons is None or not isinstance(neurons, Iterable):
+        raise TypeError(f"neurons must be a list of names; got {neurons!r}.")
     names = [str(n) for n in neurons]
     if not names and not allow_empty:
         raise ValueError("neurons must name at least one neuron.")
