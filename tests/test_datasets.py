@@ -11,7 +11,7 @@ import mat73
 import numpy as np
 import pandas as pd
 import pytest
-from _matfile import Cell, Empty, StructArray, write_mat73
+from _matfile import Cell, Empty, StructArray, write_mat5, write_mat73
 from sklearn.linear_model import Ridge
 from sklearn.svm import SVC
 from sklearn.utils import Bunch
@@ -241,7 +241,8 @@ def sim3():
     )
 
 
-def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None):
+def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None,
+                writer=write_mat73):
     worms = [
         _kato_worm(bunch, w, k, with_deriv, drop if k == 1 else None)
         for k, w in enumerate(pd.unique(bunch.groups))
@@ -251,7 +252,7 @@ def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None):
         root = {name: Cell([f[name] for f in fields]) for name in fields[0]}
     else:
         root = StructArray(fields)
-    write_mat73(path, {"WT_NoStim": root})
+    writer(path, {"WT_NoStim": root})
     return np.concatenate([y for _, y in worms])
 
 
@@ -348,11 +349,51 @@ def test_load_kato_roi_names(tmp_path, sim3):
         load_kato2015(tmp_path / "k.mat", neurons=["AIBL"])
 
 
+@pytest.mark.parametrize("layout", ["cells", "struct_array"])
+def test_load_kato_reads_matlab_v5_files_like_v73(tmp_path, sim3, layout):
+    _write_kato(tmp_path / "new.mat", sim3, layout)
+    _write_kato(tmp_path / "old.mat", sim3, layout, writer=write_mat5)
+    assert not h5py.is_hdf5(tmp_path / "old.mat")
+    assert (tmp_path / "old.mat").read_bytes().startswith(b"MATLAB 5.0 MAT-file")
+    for neurons in (NAMED, None):
+        new = load_kato2015(tmp_path / "new.mat", neurons=neurons, nostate="label")
+        old = load_kato2015(tmp_path / "old.mat", neurons=neurons, nostate="label")
+        pd.testing.assert_frame_equal(old.data, new.data)
+        np.testing.assert_array_equal(old.target, new.target)
+        np.testing.assert_array_equal(old.time, new.time)
+        assert old.fps == new.fps and old.recordings == new.recordings
+        assert old.neuron_names == new.neuron_names
+    assert len(old.target) == 450 and old.neuron_names == ["AVAL", "AVAR", "AVBL",
+                                                           "RIML", "SMDVL"]
+
+
+def test_load_nichols_reads_matlab_v5_files_like_v73(tmp_path):
+    sim = make_worms(n_worms=2, n_frames=50, neurons=["AVAL", "AVBL"], random_state=4)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    fields = _write_nichols(tmp_path / "new" / "n2_prelet.mat", sim)
+    write_mat5(tmp_path / "old" / "n2_prelet.mat",
+               {"n2_prelet": {k: Cell([f[k] for f in fields]) for k in fields[0]}})
+    new = load_nichols2017(tmp_path / "new" / "n2_prelet.mat", neurons=None,
+                           nostate="label")  # fmt: skip
+    old = load_nichols2017(tmp_path / "old" / "n2_prelet.mat", neurons=None,
+                           nostate="label")  # fmt: skip
+    pd.testing.assert_frame_equal(old.data, new.data)
+    np.testing.assert_array_equal(old.target, new.target)
+    assert old.neuron_names == ["AVAL", "AVBL"] and len(old.target) == 2 * 49
+
+
 def test_load_kato_rejects_other_files(tmp_path):
     text_file = tmp_path / "old.mat"
     text_file.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
-    with pytest.raises(ValueError, match="not a MATLAB v7.3"):
+    with pytest.raises(ValueError, match="neither a MATLAB v7.3 MAT-file .* nor an "
+                                         "older MAT-file that scipy.io.loadmat can "
+                                         "read: it is probably truncated"):
         load_kato2015(text_file)
+    write_mat5(tmp_path / "v5.mat", {"WT_NoStim": np.ones(3)})
+    with pytest.raises(ValueError, match="WT_NoStim is a MATLAB float64 of shape "
+                                         r"\(3, 1\), not a struct"):
+        load_kato2015(tmp_path / "v5.mat")
     write_mat73(tmp_path / "other.mat", {"something": np.ones(3)})
     with pytest.raises(ValueError, match=r"no variable 'WT_NoStim'.*something"):
         load_kato2015(tmp_path / "other.mat")

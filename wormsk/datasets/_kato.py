@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
-from ._matlab import elements, open_mat73, read, struct_root, text
+from ._matlab import elements, open_mat, text
 from ._recordings import (
     WormRecording,
     assemble,
@@ -38,8 +38,10 @@ def load_kato2015(
 ):
     """Load the Kato et al. (2015) recordings from ``WT_NoStim.mat``.
 
-    The file is MATLAB v7.3 (HDF5). ``WT_NoStim`` may be a scalar struct whose
-    fields are per-worm cell arrays or a 1 x n struct array; both are read.
+    The published file is MATLAB v7.3 (HDF5, read with h5py); a copy saved in
+    an older MAT-file version (v5 to v7) is read with ``scipy.io.loadmat``.
+    ``WT_NoStim`` may be a scalar struct whose fields are per-worm cell arrays
+    or a 1 x n struct array; both are read.
 
     Parameters
     ----------
@@ -85,15 +87,16 @@ def load_kato2015(
         raise ValueError(
             f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
         )
-    with open_mat73(path) as f:
-        if variable not in f:
-            found = [k for k in f if not k.startswith("#")]
-            raise ValueError(f"{path} has no variable {variable!r}; it holds {found}.")
-        root = struct_root(f, variable, f"{path}:{variable}")
+    source = f"{path}:{variable}"
+    with open_mat(path) as mat:
+        if variable not in mat.variables:
+            raise ValueError(
+                f"{path} has no variable {variable!r}; it holds {mat.variables}."
+            )
+        present = mat.fields(variable, source)
         wanted = ("NeuronNames", "deltaFOverF_bc", "deltaFOverF_deriv", "States",
                   "fps", "tv", "dataset")  # fmt: skip
-        fields = {k: read(root[k], f) for k in wanted if k in root}
-    source = f"{path}:{variable}"
+        fields = mat.read_fields(variable, [k for k in wanted if k in present])
     names = elements(fields.get("NeuronNames", np.empty(0, dtype=object)))
     n_worms = len(names)
     if n_worms == 0:

@@ -14,7 +14,7 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
-from ._matlab import elements, numeric, open_mat73, read, struct_root, text
+from ._matlab import elements, numeric, open_mat, text
 from ._recordings import (
     WormRecording,
     assemble,
@@ -68,9 +68,9 @@ def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
 
 def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     stem = path.stem
-    with open_mat73(path) as f:
-        roots = [k for k in f if not k.startswith("#")]
-        if stem in f:
+    with open_mat(path) as mat:
+        roots = mat.variables
+        if stem in roots:
             root_name = stem
         elif len(roots) == 1:
             root_name = roots[0]
@@ -79,17 +79,17 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
                 f"{path}: expected a root variable named {stem!r} (the file stem); "
                 f"found {roots}."
             )
-        root = struct_root(f, root_name, f"{path}:{root_name}")
-        lookup = {k.lower(): k for k in root}
+        present = mat.fields(root_name, f"{path}:{root_name}")
+        lookup = {k.lower(): k for k in present}
         state_key = lookup.get(states_field.lower())
         if state_key is None:
             raise ValueError(
                 f"{path}: no states field {states_field!r}; fields present: "
-                f"{sorted(root)}. Pass states_field=..."
+                f"{sorted(present)}. Pass states_field=..."
             )
         wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
-        fields = {k: read(root[k], f) for k in wanted if k in root}
-        fields["_states"] = read(root[state_key], f)
+        fields = mat.read_fields(root_name, [k for k in wanted if k in present])
+        fields["_states"] = mat.read_fields(root_name, [state_key])[state_key]
     source = f"{path}:{root_name}"
     ids = elements(fields.get("IDs", np.empty(0, dtype=object)))
     n_worms = len(ids)
@@ -152,7 +152,8 @@ def load_nichols2017(
 ):
     """Load Nichols et al. (2017) recordings from one or more MAT-files.
 
-    Each file (e.g. ``n2_prelet.mat``, ``npr1_prelet.mat``) is MATLAB v7.3 with a
+    Each file (e.g. ``n2_prelet.mat``, ``npr1_prelet.mat``) is MATLAB v7.3 (read
+    with h5py; older MAT-file versions are read with ``scipy.io.loadmat``) with a
     root struct named after the file stem, holding per worm ``IDs``, ``traces``
     (bleach-corrected, frames x ROIs), ``tracesDif`` (one frame shorter),
     ``timeVectorSeconds``, ``fps``, ``dataset`` and the behavioural states.
