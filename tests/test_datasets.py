@@ -916,6 +916,34 @@ def test_a_damaged_pin_file_is_named_with_how_to_reset_it(
     assert (folder / "n2_prelet.mat").read_bytes() == b"anything"
 
 
+@pytest.mark.parametrize("fetch, kwargs, error, match", [
+    (fetch_kato2015, {"url": 123}, TypeError, "url must be a str .* got int 123"),
+    (fetch_kato2015, {"url": Path("/x/WT_NoStim.mat")}, TypeError,
+     r"Path\(...\).as_uri\(\)"),
+    (fetch_kato2015, {"data_home": 7}, TypeError, "data_home must be a directory"),
+    (fetch_kato2015, {"download_if_missing": "no"}, ValueError,
+     "download_if_missing must be True or False; got 'no'"),
+    (fetch_kato2015, {"neuronz": ["AVAL"]}, TypeError,
+     r"Unexpected keyword argument\(s\) \['neuronz'\] for load_kato2015"),
+    (fetch_kato2015, {"path": "x.mat"}, TypeError, r"\['path'\] for load_kato2015"),
+    (fetch_nichols2017, {"files": []}, ValueError, "at least one; got"),
+    (fetch_nichols2017, {"files": ["n2_prelet.mat"] * 2}, ValueError,
+     "files must name each file to fetch once"),
+    (fetch_nichols2017, {"urls": ["https://x"]}, TypeError, "urls must be a dict"),
+    (fetch_nichols2017, {"states_fields": "x"}, TypeError,
+     r"\['states_fields'\] for load_nichols2017"),
+])  # fmt: skip
+def test_fetcher_arguments_are_checked_before_any_download(
+    tmp_path, fetch, kwargs, error, match
+):
+    kwargs = {"data_home": tmp_path / "home", **kwargs}
+    with pytest.raises(error, match=match):
+        fetch(**kwargs)
+    assert not (tmp_path / "home").exists() or not any(
+        p.is_file() for p in (tmp_path / "home").rglob("*")
+    )
+
+
 def test_data_home_that_is_a_file_or_not_creatable(tmp_path, monkeypatch):
     afile = tmp_path / "afile"
     afile.write_text("x")

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import numpy as np
+
 #: Environment variable that overrides the default data directory.
 DATA_HOME_ENV = "WORMSK_DATA"
 
@@ -71,6 +73,11 @@ def get_data_home(data_home=None, create: bool = True) -> Path:
     'wormsk_data'
     """
     source = "data_home"
+    if data_home is not None and not isinstance(data_home, (str, os.PathLike)):
+        raise TypeError(
+            f"data_home must be a directory path (str or path-like); got "
+            f"{type(data_home).__name__} {data_home!r}."
+        )
     if data_home is None:
         source = DATA_HOME_ENV if os.environ.get(DATA_HOME_ENV) else "the default"
         data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
@@ -219,6 +226,21 @@ def _downloader(url: str):
     )
 
 
+def _check_loader_kwargs(loader, kwargs) -> None:
+    """Refuse keywords the loader does not take before anything is downloaded."""
+    import inspect
+
+    params = inspect.signature(loader).parameters
+    first = next(iter(params))
+    unknown = sorted(set(kwargs) - set(params) | ({first} & set(kwargs)))
+    if unknown:
+        valid = [p for p in params if p != first]
+        raise TypeError(
+            f"Unexpected keyword argument(s) {unknown} for {loader.__name__}; it "
+            f"takes {valid}."
+        )
+
+
 def fetch_file(
     fname: str, data_home=None, download_if_missing=True, url=None, check=None
 ) -> Path:
@@ -234,6 +256,15 @@ def fetch_file(
     """
     if fname not in REMOTE_FILES:
         raise ValueError(f"Unknown file {fname!r}; known: {sorted(REMOTE_FILES)}.")
+    if not isinstance(download_if_missing, (bool, np.bool_)):
+        raise ValueError(
+            f"download_if_missing must be True or False; got {download_if_missing!r}."
+        )
+    if url is not None and not isinstance(url, str):
+        raise TypeError(
+            f"url must be a str (an https:// link, or file:// for a local copy, "
+            f"e.g. Path(...).as_uri()); got {type(url).__name__} {url!r}."
+        )
     entry = REMOTE_FILES[fname]
     check = check or _load_check(fname)
     folder = get_data_home(data_home) / entry["dataset"]
@@ -400,6 +431,7 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
     """
     from ._kato import load_kato2015
 
+    _check_loader_kwargs(load_kato2015, kwargs)
     path = fetch_file("WT_NoStim.mat", data_home, download_if_missing, url)
     return load_kato2015(path, **kwargs)
 
@@ -443,11 +475,18 @@ def fetch_nichols2017(
     """
     from ._nichols import load_nichols2017
 
+    _check_loader_kwargs(load_nichols2017, kwargs)
     if isinstance(files, str):
         raise ValueError(
             f"files must be a list of file names; got the string {files!r}."
         )
-    files = list(files or ["n2_prelet.mat", "npr1_prelet.mat"])
+    files = ["n2_prelet.mat", "npr1_prelet.mat"] if files is None else list(files)
+    if not files or len(set(files)) != len(files):
+        raise ValueError(
+            f"files must name each file to fetch once, at least one; got {files}."
+        )
+    if not isinstance(urls or {}, dict):
+        raise TypeError(f"urls must be a dict of file name -> link; got {urls!r}.")
     urls = dict(urls or {})
     unknown = sorted(set(urls) - set(files))
     if unknown:
