@@ -641,6 +641,29 @@ def test_wrong_structures_get_messages_naming_file_and_field(tmp_path, sim3):
         load_nichols2017([tmp_path])
 
 
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"return_X_y": "no"}, ValueError, "return_X_y must be True or False; got 'no'"),
+    ({"states": ["four"]}, ValueError, r"states must be one of \['four', 'fwd_rev', "
+                                       r"'nichols4'\]; got \['four'\]"),
+    ({"neurons": {"AVAL"}}, TypeError, "neurons must be an ordered list of names; "
+                                       "got a set"),
+    ({"states_field": 3}, TypeError, "states_field must be a str; got 3"),
+    ({"state_codes": "RFQT"}, TypeError, "state_codes must be a list of state names"),
+    ({"state_codes": ["a", "a"]}, ValueError, "name each code's state once"),
+    ({"state_codes": []}, ValueError, r"got \[\]"),
+    ({"state_codes": ["nostate", "Forward"]}, ValueError, "other than 'nostate'"),
+    ({"paths": None}, TypeError, "paths must be a path or a list of paths"),
+    ({"paths": [3]}, TypeError, r"got \[3\]"),
+])  # fmt: skip
+def test_load_nichols_arguments_are_checked(tmp_path, kwargs, error, match):
+    path = tmp_path / "n2_prelet.mat"
+    _write_nichols(path, make_worms(n_worms=1, n_frames=20, neurons=["AVAL", "AVBL"],
+                                    random_state=0))  # fmt: skip
+    kwargs = {"paths": path, "neurons": ["AVAL"], **kwargs}
+    with pytest.raises(error, match=match):
+        load_nichols2017(**kwargs)
+
+
 # ---------------------------------------------------------------------------
 # map_states
 

@@ -140,6 +140,13 @@ def neuron_list(
         )
     if neurons is None or not isinstance(neurons, Iterable):
         raise TypeError(f"neurons must be a list of names; got {neurons!r}.")
+    if isinstance(neurons, (set, frozenset, dict)):
+        # The order of the names is the order of the columns (and of the nodes).
+        raise TypeError(
+            f"neurons must be an ordered list of names; got a "
+            f"{type(neurons).__name__}, whose order is arbitrary: pass a list, e.g. "
+            "sorted(neurons)."
+        )
     names = [str(n) for n in neurons]
     if not names and not allow_empty:
         raise ValueError("neurons must name at least one neuron.")

@@ -10,6 +10,7 @@ from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    check_vocabulary,
     frame_rate,
     frame_times,
     frames_by_rois,
@@ -83,10 +84,7 @@ def load_kato2015(
     >>> X.shape[1]  # doctest: +SKIP
     30
     """
-    if states not in _VOCABULARIES:
-        raise ValueError(
-            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
-        )
+    check_vocabulary(states, _VOCABULARIES)
     source = f"{path}:{variable}"
     with open_mat(path) as mat:
         if variable not in mat.variables:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    check_vocabulary,
     frame_rate,
     frame_times,
     frames_by_rois,
@@ -64,6 +67,27 @@ def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
             stacklevel=4,
         )
     return labels
+
+
+def _check_state_codes(state_codes) -> tuple[str, ...]:
+    if isinstance(state_codes, str) or not isinstance(state_codes, Iterable):
+        raise TypeError(
+            f"state_codes must be a list of state names (code 1, 2, ...); got "
+            f"{state_codes!r}."
+        )
+    codes = tuple(state_codes)
+    if (
+        not codes
+        or not all(isinstance(c, str) and c for c in codes)
+        or len(set(codes)) != len(codes)
+        or NOSTATE in codes
+    ):
+        raise ValueError(
+            "state_codes must name each code's state once, as non-empty strings "
+            f"other than {NOSTATE!r} (which marks frames without a state); got "
+            f"{list(codes)}."
+        )
+    return codes
 
 
 def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
@@ -197,13 +221,19 @@ def load_nichols2017(
     >>> X, y = load_nichols2017(["n2_prelet.mat", "npr1_prelet.mat"],
     ...                         return_X_y=True)  # doctest: +SKIP
     """
-    if states not in _VOCABULARIES:
-        raise ValueError(
-            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
-        )
-    if isinstance(paths, (str, Path)):
+    check_vocabulary(states, _VOCABULARIES)
+    if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, Iterable) or not all(
+        isinstance(p, (str, os.PathLike)) for p in paths
+    ):
+        raise TypeError(
+            f"paths must be a path or a list of paths to MAT-files; got {paths!r}."
+        )
     paths = [Path(p) for p in paths]
+    if not isinstance(states_field, str):
+        raise TypeError(f"states_field must be a str; got {states_field!r}.")
+    state_codes = _check_state_codes(state_codes)
     if not paths:
         raise ValueError("paths must name at least one MAT-file.")
     stems = [p.stem for p in paths]
@@ -215,7 +245,7 @@ def load_nichols2017(
         )
     worms, sources = [], []
     for path in paths:
-        file_worms, source = _read_file(path, states_field, tuple(state_codes))
+        file_worms, source = _read_file(path, states_field, state_codes)
         worms.extend(file_worms)
         sources.append(source)
     mapping = "raw" if states == "nichols4" else states

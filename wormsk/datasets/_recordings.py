@@ -38,6 +38,14 @@ def roi_index(worm: WormRecording) -> dict[str, list[int]]:
     return index
 
 
+def check_vocabulary(states, vocabularies: dict) -> None:
+    """Refuse a ``states=`` that names no vocabulary of the reader."""
+    if not isinstance(states, str) or states not in vocabularies:
+        raise ValueError(
+            f"states must be one of {sorted(vocabularies)}; got {states!r}."
+        )
+
+
 def check_roi_count(worm: str, n_names: int, array: np.ndarray, what: str) -> None:
     if array.ndim != 2 or array.shape[1] != n_names:
         raise ValueError(
@@ -182,6 +190,8 @@ def assemble(
     """Select neurons by name in every worm and build the Bunch of the contract."""
     if nostate not in ("drop", "label"):
         raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    if not isinstance(return_X_y, (bool, np.bool_)):
+        raise ValueError(f"return_X_y must be True or False; got {return_X_y!r}.")
     indices = [roi_index(w) for w in worms]
     if neurons is None:
         common = set.intersection(*(set(ix) for ix in indices)) if indices else set()
