@@ -55,8 +55,16 @@ def get_worms(X, groups=None) -> np.ndarray:
         return _check_worm_labels(groups, "groups")
     index = getattr(X, "index", None)
     if isinstance(index, pd.MultiIndex) and WORM_LEVEL in index.names:
-        level = index.get_level_values(WORM_LEVEL)
-        return _check_worm_labels(np.asarray(level), "the index level 'worm'")
+        worms = np.asarray(index.get_level_values(WORM_LEVEL))
+        pos = index.names.index(WORM_LEVEL)
+        uniques, codes = index.levels[pos], index.codes[pos]
+        # The checks read the level's distinct labels (and codes, -1 = missing):
+        # the same verdict as over every row, without a pass over object rows.
+        if (codes == -1).any() or uniques.dtype == object and pd.api.types.infer_dtype(
+            uniques, skipna=False
+        ).startswith("mixed"):
+            _check_worm_labels(worms, "the index level 'worm'")
+        return worms
     if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
         return _check_worm_labels(np.asarray(index), "the index 'worm'")
     return np.zeros(n_samples, dtype=np.int64)

@@ -266,18 +266,21 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             # All-NaN columns legitimately produce NaN statistics; they stay NaN.
             warnings.simplefilter("ignore", category=RuntimeWarning)
-            low = np.nanmin(B, axis=0) if has_nan else B.min(axis=0)
-            high = np.nanmax(B, axis=0) if has_nan else B.max(axis=0)
-            B, low, high = _rescale_extremes(B, low, high)
             if self.method == "standard":
-                mean = np.nanmean(B, axis=0) if has_nan else B.mean(axis=0)
-                std = np.nanstd(B, axis=0) if has_nan else B.std(axis=0)
+                mean, std = _mean_std(B, has_nan)
+                # inf (overflow) or a spread below the underflow margin: rescale
+                # and recompute; the range is needed only then.
+                if not (np.isfinite(std) & (std > _tiny(B.dtype))).all():
+                    low, high = _range(B, has_nan)
+                    B, _, _ = _rescale_extremes(B, low, high)
+                    mean, std = _mean_std(B, has_nan)
                 constant = std <= _RTOL * np.abs(mean)
                 scale = np.divide(1.0, std, out=np.zeros_like(std), where=~constant)
                 np.subtract(B, mean, out=dest)
                 dest *= scale
                 return dest
             lo_out, hi_out = (float(v) for v in self.feature_range)
+            B, low, high = _rescale_extremes(B, *_range(B, has_nan))
             if self.method == "robust":
                 pct = np.nanpercentile if has_nan else np.percentile
                 q_low, q_high = pct(B, self.quantile_range, axis=0)
@@ -292,6 +295,23 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dest *= scale
         dest += offset
         return dest
+
+
+def _mean_std(B, has_nan):
+    if has_nan:
+        return np.nanmean(B, axis=0), np.nanstd(B, axis=0)
+    return B.mean(axis=0), B.std(axis=0)
+
+
+def _range(B, has_nan):
+    if has_nan:
+        return np.nanmin(B, axis=0), np.nanmax(B, axis=0)
+    return B.min(axis=0), B.max(axis=0)
+
+
+def _tiny(dtype):
+    """Below this magnitude the squares in a variance lose precision."""
+    return 2.0 ** (np.finfo(dtype).minexp // 2 + 20)
 
 
 def _rescale_extremes(B, low, high):
@@ -309,7 +329,7 @@ def _rescale_extremes(B, low, high):
         # Leave 2**20 of head room below the square root of the largest float
         # (variance sums n squares) and above that of the smallest normal one.
         extreme = (size > 2.0 ** (info.maxexp // 2 - 20)) | (
-            (size > 0) & (size < 2.0 ** (info.minexp // 2 + 20))
+            (size > 0) & (size < _tiny(B.dtype))
         )
     if not extreme.any():
         return B, low, high
