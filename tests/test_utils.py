@@ -26,6 +26,15 @@ def test_get_worms_from_index_groups_and_default():
     assert list(get_worms(np.zeros((3, 2)))) == [0, 0, 0]
     with pytest.raises(ValueError, match="groups has 2 entries but X has 3 rows"):
         get_worms(X, groups=[1, 2])
+    # ints and floats sort together; the message names the first label that
+    # does not sort with row 0's
+    assert list(get_worms(X, groups=[1, 2.5, 1])) == [1, 2.5, 1]
+    with pytest.raises(TypeError, match=r"row 0 is 1 \(int\), row 2 is 'a' \(str\)"):
+        get_worms(X, groups=np.array([1, 2.5, "a"], dtype=object))
+    tuples = np.empty(3, dtype=object)
+    tuples[:] = [(1, 2), (1, 2), (3, 4)]
+    with pytest.raises(TypeError, match=r"strings or numbers; row 0 is \(1, 2\)"):
+        get_worms(X, groups=tuples)
 
 
 def test_worm_indices_keep_first_appearance_and_time_order():

@@ -60,9 +60,7 @@ def get_worms(X, groups=None) -> np.ndarray:
         uniques, codes = index.levels[pos], index.codes[pos]
         # The checks read the level's distinct labels (and codes, -1 = missing):
         # the same verdict as over every row, without a pass over object rows.
-        if (codes == -1).any() or uniques.dtype == object and pd.api.types.infer_dtype(
-            uniques, skipna=False
-        ).startswith("mixed"):
+        if (codes == -1).any() or (uniques.dtype == object and _mixed(uniques)):
             _check_worm_labels(worms, "the index level 'worm'")
         return worms
     if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
@@ -83,16 +81,34 @@ def _check_worm_labels(worms: np.ndarray, source: str) -> np.ndarray:
     missing = pd.isna(worms)
     if missing.any():
         _missing_worm(worms, source, missing)
-    if pd.api.types.infer_dtype(worms, skipna=False).startswith("mixed"):
-        kind = type(plain(worms[0]))
-        i = next(i for i, w in enumerate(worms) if type(plain(w)) is not kind)
+    if _mixed(worms):
+        kind = _sort_kind(worms[0])
+        i = next((i for i, w in enumerate(worms) if _sort_kind(w) is not kind), 0)
+        if i == 0:  # one type throughout, but neither text nor numbers
+            raise TypeError(
+                f"Worm labels in {source} must be strings or numbers; row 0 is "
+                f"{plain(worms[0])!r} ({type(plain(worms[0])).__name__})."
+            )
         raise TypeError(
             f"Worm labels in {source} mix types: row 0 is {plain(worms[0])!r} "
-            f"({kind.__name__}), row {i} is {plain(worms[i])!r} "
+            f"({type(plain(worms[0])).__name__}), row {i} is {plain(worms[i])!r} "
             f"({type(plain(worms[i])).__name__}). Give every worm a label of one "
             "type, e.g. all strings: np.asarray(groups, dtype=str)."
         )
     return worms
+
+
+def _sort_kind(label) -> type:
+    """str, numbers.Real or the label's own type: labels sort within a kind."""
+    label = plain(label)
+    if isinstance(label, str):
+        return str
+    return numbers.Real if isinstance(label, numbers.Real) else type(label)
+
+
+def _mixed(labels) -> bool:
+    """Labels of types that do not sort together (ints with floats do)."""
+    return pd.api.types.infer_dtype(labels, skipna=False) in ("mixed", "mixed-integer")
 
 
 def _missing_worm(worms, source, missing=None):
