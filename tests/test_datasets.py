@@ -841,10 +841,17 @@ def test_fetch_moves_bad_checksums_aside_and_never_loads_them(
     fetch_kato2015(data_home=home, url=kato_file.as_uri(), neurons=NAMED)
     target.write_bytes(b"corrupted")
     bad = f"WT_NoStim.mat.mismatch-{hashlib.sha256(b'corrupted').hexdigest()[:8]}"
-    with pytest.raises(OSError, match=f"not the published .*{bad}"):
+    with pytest.raises(OSError, match=f"not the published .*{bad}") as err:
         fetch_kato2015(data_home=home, download_if_missing=False)
     assert not target.exists()
     assert (target.parent / bad).read_bytes() == b"corrupted"
+    assert "load it directly (load_kato2015(path))" in str(err.value)
+    # with downloads allowed, the bad copy is moved aside (said so) and replaced
+    target.write_bytes(b"corrupted")
+    with pytest.warns(UserWarning, match=f"moved aside to .*{bad}.*Downloading it "
+                                         "again"):
+        fetch_kato2015(data_home=home, url=kato_file.as_uri(), neurons=NAMED)
+    assert _digest(target) == _digest(kato_file)
 
 
 def test_fetch_offline_fails_fast_with_directions(tmp_path):
@@ -882,7 +889,10 @@ def test_fetch_pins_unknown_digests(tmp_path):
     _write_nichols(mirror / "n2_prelet.mat", make_worms(n_worms=1, n_frames=61))
     cached = home / "nichols2017" / "n2_prelet.mat"
     cached.write_bytes(b"tampered")
-    with pytest.raises(OSError, match=f"pinned in {pin}.*delete {pin}"):
+    with pytest.raises(OSError, match=f"The file downloaded .* pinned in {pin}.*"
+                                      f"delete {pin}"), pytest.warns(
+        UserWarning, match=f"{cached} has SHA-256 .*Downloading it again"
+    ):
         fetch_nichols2017(data_home=home, urls=urls)
     assert not cached.exists()
     assert sum(n.startswith("n2_prelet.mat.mismatch-")

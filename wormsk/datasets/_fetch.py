@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -162,7 +163,9 @@ def _mismatch_message(fname: str, path: Path, expected: str, actual: str,
         return (
             f"{what} has SHA-256 {actual}, not the published {expected} of "
             f"{fname}; it was moved aside to {aside} and not loaded. "
-            f"{_hand_message(fname, path)}"
+            f"{_hand_message(fname, path)} To use a copy that differs from the "
+            f"published file, load it directly (load_{REMOTE_FILES[fname]['dataset']}"
+            "(path))."
         )
     pin = _pin_path(path)
     return (
@@ -286,6 +289,7 @@ def fetch_file(
         message = _mismatch_message(fname, path, expected, actual, aside, str(path))
         if not download_if_missing:
             raise OSError(message)
+        warnings.warn(f"{message} Downloading it again.", UserWarning, stacklevel=3)
     elif not download_if_missing:
         raise OSError(
             f"{fname} is not in {folder} and download_if_missing=False. "
