@@ -41,14 +41,7 @@ _NUMERIC = {
 
 def open_mat73(path) -> h5py.File:
     """Open a MATLAB v7.3 file for reading, with a clear error for anything else."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(
-            f"{path} is a directory, not a MAT-file; pass the path of the file "
-            "itself (for example <directory>/WT_NoStim.mat)."
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"No such MAT-file: {path}")
+    path = _existing_file(path)
     if not h5py.is_hdf5(path):
         raise ValueError(
             f"{path} is not a MATLAB v7.3 MAT-file (HDF5). The Kato and Nichols "
@@ -219,8 +212,8 @@ class open_mat:  # noqa: N801 (used like open())
     """
 
     def __init__(self, path):
-        path = Path(path)
-        self.mat = _Mat73(path) if _is_hdf5(path) else _Mat5(path)
+        path = _existing_file(path)
+        self.mat = _Mat73(path) if h5py.is_hdf5(path) else _Mat5(path)
         self.variables = self.mat.variables
 
     def fields(self, name: str, source: str) -> list[str]:
@@ -238,12 +231,16 @@ class open_mat:  # noqa: N801 (used like open())
         self.mat.close()
 
 
-def _is_hdf5(path: Path) -> bool:
+def _existing_file(path) -> Path:
+    path = Path(path)
     if path.is_dir():
-        open_mat73(path)  # the directory message
+        raise ValueError(
+            f"{path} is a directory, not a MAT-file; pass the path of the file "
+            "itself (for example <directory>/WT_NoStim.mat)."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"No such MAT-file: {path}")
-    return h5py.is_hdf5(path)
+    return path
 
 
 def from_loadmat(value):
