@@ -180,3 +180,38 @@ def write_mat73(path, variables: dict) -> None:
     with MatWriter(path) as writer:
         for name, value in variables.items():
             writer[name] = value
+
+
+def _v5(value):
+    """A value for ``scipy.io.savemat`` in the layout MATLAB v5 files hold."""
+    if isinstance(value, Empty):
+        if value.cls == "char":
+            return ""
+        return np.empty((0, 0), dtype=object if value.cls == "cell" else float)
+    if isinstance(value, Cell):
+        out = np.empty(len(value.items), dtype=object)
+        for i, item in enumerate(value.items):
+            out[i] = _v5(item)
+        return out.reshape(value.shape or (1, len(value.items)), order="F")
+    if isinstance(value, StructArray):
+        fields = list(value.items[0])
+        out = np.empty((1, len(value.items)), dtype=[(f, object) for f in fields])
+        for i, item in enumerate(value.items):
+            out[0, i] = tuple(_v5(item[f]) for f in fields)
+        return out
+    if isinstance(value, dict):
+        return {k: _v5(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return value
+    arr = np.asarray(value)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)  # MATLAB column vector, as write_mat73 does
+    return arr
+
+
+def write_mat5(path, variables: dict) -> None:
+    """Write ``variables`` (as for :func:`write_mat73`) into a MATLAB v5 file."""
+    import scipy.io
+
+    scipy.io.savemat(str(path), {k: _v5(v) for k, v in variables.items()},
+                     format="5", oned_as="column")

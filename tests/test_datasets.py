@@ -3,6 +3,7 @@ import hashlib
 import http.server
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import h5py
@@ -10,9 +11,10 @@ import mat73
 import numpy as np
 import pandas as pd
 import pytest
-from _matfile import Cell, Empty, StructArray, write_mat73
+from _matfile import Cell, Empty, StructArray, write_mat5, write_mat73
 from sklearn.linear_model import Ridge
 from sklearn.svm import SVC
+from sklearn.utils import Bunch
 
 from wormsk.datasets import (
     DATA_HOME_ENV,
@@ -239,7 +241,8 @@ def sim3():
     )
 
 
-def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None):
+def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None,
+                writer=write_mat73):
     worms = [
         _kato_worm(bunch, w, k, with_deriv, drop if k == 1 else None)
         for k, w in enumerate(pd.unique(bunch.groups))
@@ -249,7 +252,7 @@ def _write_kato(path, bunch, layout="cells", with_deriv=True, drop=None):
         root = {name: Cell([f[name] for f in fields]) for name in fields[0]}
     else:
         root = StructArray(fields)
-    write_mat73(path, {"WT_NoStim": root})
+    writer(path, {"WT_NoStim": root})
     return np.concatenate([y for _, y in worms])
 
 
@@ -346,11 +349,51 @@ def test_load_kato_roi_names(tmp_path, sim3):
         load_kato2015(tmp_path / "k.mat", neurons=["AIBL"])
 
 
+@pytest.mark.parametrize("layout", ["cells", "struct_array"])
+def test_load_kato_reads_matlab_v5_files_like_v73(tmp_path, sim3, layout):
+    _write_kato(tmp_path / "new.mat", sim3, layout)
+    _write_kato(tmp_path / "old.mat", sim3, layout, writer=write_mat5)
+    assert not h5py.is_hdf5(tmp_path / "old.mat")
+    assert (tmp_path / "old.mat").read_bytes().startswith(b"MATLAB 5.0 MAT-file")
+    for neurons in (NAMED, None):
+        new = load_kato2015(tmp_path / "new.mat", neurons=neurons, nostate="label")
+        old = load_kato2015(tmp_path / "old.mat", neurons=neurons, nostate="label")
+        pd.testing.assert_frame_equal(old.data, new.data)
+        np.testing.assert_array_equal(old.target, new.target)
+        np.testing.assert_array_equal(old.time, new.time)
+        assert old.fps == new.fps and old.recordings == new.recordings
+        assert old.neuron_names == new.neuron_names
+    assert len(old.target) == 450 and old.neuron_names == ["AVAL", "AVAR", "AVBL",
+                                                           "RIML", "SMDVL"]
+
+
+def test_load_nichols_reads_matlab_v5_files_like_v73(tmp_path):
+    sim = make_worms(n_worms=2, n_frames=50, neurons=["AVAL", "AVBL"], random_state=4)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    fields = _write_nichols(tmp_path / "new" / "n2_prelet.mat", sim)
+    write_mat5(tmp_path / "old" / "n2_prelet.mat",
+               {"n2_prelet": {k: Cell([f[k] for f in fields]) for k in fields[0]}})
+    new = load_nichols2017(tmp_path / "new" / "n2_prelet.mat", neurons=None,
+                           nostate="label")  # fmt: skip
+    old = load_nichols2017(tmp_path / "old" / "n2_prelet.mat", neurons=None,
+                           nostate="label")  # fmt: skip
+    pd.testing.assert_frame_equal(old.data, new.data)
+    np.testing.assert_array_equal(old.target, new.target)
+    assert old.neuron_names == ["AVAL", "AVBL"] and len(old.target) == 2 * 49
+
+
 def test_load_kato_rejects_other_files(tmp_path):
     text_file = tmp_path / "old.mat"
     text_file.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
-    with pytest.raises(ValueError, match="not a MATLAB v7.3"):
+    with pytest.raises(ValueError, match="neither a MATLAB v7.3 MAT-file .* nor an "
+                                         "older MAT-file that scipy.io.loadmat can "
+                                         "read: it is probably truncated"):
         load_kato2015(text_file)
+    write_mat5(tmp_path / "v5.mat", {"WT_NoStim": np.ones(3)})
+    with pytest.raises(ValueError, match="WT_NoStim is a MATLAB float64 of shape "
+                                         r"\(3, 1\), not a struct"):
+        load_kato2015(tmp_path / "v5.mat")
     write_mat73(tmp_path / "other.mat", {"something": np.ones(3)})
     with pytest.raises(ValueError, match=r"no variable 'WT_NoStim'.*something"):
         load_kato2015(tmp_path / "other.mat")
@@ -385,6 +428,11 @@ def _write_nichols(path, bunch, codes_offset=0):
     root = {name: Cell([f[name] for f in fields]) for name in fields[0]}
     write_mat73(path, {path.stem: root})
     return fields
+
+
+def _rewrite_nichols(path, fields):
+    root = {name: Cell([f[name] for f in fields]) for name in fields[0]}
+    write_mat73(path, {path.stem: root})
 
 
 def test_load_nichols_files(tmp_path):
@@ -460,26 +508,256 @@ def test_time_vectors_are_read_checked_or_derived_from_fps(tmp_path, sim3):
         load_nichols2017(path, neurons=["AVAL"])
 
 
+def _write_kato_worms(path, worms):
+    root = {name: Cell([f[name] for f in worms]) for name in worms[0]}
+    write_mat73(path, {"WT_NoStim": root})
+
+
+def _kato_fields(sim3):
+    return [_kato_worm(sim3, w, k) for k, w in enumerate(pd.unique(sim3.groups))]
+
+
+def test_load_kato_missing_state_indicator_warns_with_the_frames_lost(tmp_path, sim3):
+    # issue 14: without `fwd`, its frames silently became nostate and vanished
+    worms = _kato_fields(sim3)
+    for fields, _ in worms:
+        del fields["States"]["fwd"]
+    _write_kato_worms(tmp_path / "k.mat", [f for f, _ in worms])
+    with pytest.warns(UserWarning) as record:
+        got = load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+    assert len(record) == 3
+    for k, (_, y) in enumerate(worms):
+        lost = int((y == "fwd").sum())
+        assert lost > 0
+        assert (f"Worm kato{k}: the states struct has no indicator for ['fwd'], "
+                f"and {lost} of 150 frames have no state") in str(record[k].message)
+    lost = sum(int((y == "fwd").sum()) for _, y in worms)
+    assert len(got.target) == 3 * 145 - lost and "fwd" not in set(got.target)
+    # an indicator that is absent but never needed (nostate covers the frame)
+    # changes nothing and says nothing
+    worms = _kato_fields(sim3)
+    for fields, y in worms:
+        fields["States"]["nostate"] = ((y == "nostate") | (y == "fwd")).astype(float)
+        del fields["States"]["fwd"]
+    _write_kato_worms(tmp_path / "k2.mat", [f for f, _ in worms])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_kato2015(tmp_path / "k2.mat", neurons=NAMED)
+
+
+def test_load_nichols_unnamed_state_codes_and_indicators_warn(tmp_path):
+    sim = make_worms(n_worms=2, n_frames=40, neurons=["AVAL", "AVBL"], random_state=4)
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, sim)
+    fields[1]["States"][5:9] = [5, 7, 2.5, -1]
+    _rewrite_nichols(path, fields)
+    with pytest.warns(UserWarning, match=r"Worm n2_prelet_1: 4 of 40 frames have "
+                                         r"state codes \[-1.0, 2.5, 5.0, 7.0\]"):
+        load_nichols2017(path, neurons=["AVAL"])
+    # the same states as a struct of indicators, Forward missing
+    for f in fields:
+        codes = f["States"]
+        f["States"] = {"Reversal": (codes == 1).astype(float),
+                       "Quiescence": (codes == 3).astype(float),
+                       "Turn": (codes == 4).astype(float)}  # fmt: skip
+    _rewrite_nichols(path, fields)
+    with pytest.warns(UserWarning) as record:
+        load_nichols2017(path, neurons=["AVAL"])
+    for k, f in enumerate(fields):
+        lost = int((sum(f["States"].values()) == 0).sum())
+        assert (f"Worm n2_prelet_{k}: the states struct has no indicator for "
+                f"['Forward'], and {lost} of 40 frames") in str(record[k].message)
+
+
+@pytest.mark.parametrize("fps, match", [
+    (0.0, "fps is 0.0; the frame rate must be a positive"),
+    (-2.9, "fps is -2.9"),
+    (np.nan, "fps is nan"),
+    (np.inf, "fps is inf"),
+    ("2.9", "fps should be numeric; got the text '2.9'"),
+    (Cell([2.9]), "fps should be numeric; got a cell array"),
+    (np.array([2.9, 3.0]), "fps should be a scalar; got 2 values"),
+])  # fmt: skip
+def test_bad_frame_rates_are_refused_naming_the_worm(tmp_path, sim3, fps, match):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    worms[1]["fps"] = fps
+    _write_kato_worms(tmp_path / "k.mat", worms)
+    with pytest.raises(ValueError, match="Worm kato1: " + match):
+        load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+    sim = make_worms(n_worms=2, n_frames=30, neurons=["AVAL", "AVBL"], random_state=4)
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, sim)
+    fields[0]["fps"] = fps
+    _rewrite_nichols(path, fields)
+    with pytest.raises(ValueError, match="Worm n2_prelet_0: " + match):
+        load_nichols2017(path, neurons=["AVAL"])
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda t: t[::-1], r"tv does not increase: frame 1 is at 51.03\d* s after "
+                        r"frame 0 at 51.37\d* s"),
+    (lambda t: np.r_[t[:10], t[9], t[11:]], "tv does not increase: frame 10"),
+    (lambda t: np.r_[t[:3], np.nan, t[4:]], r"tv has 1 non-finite value\(s\), "
+                                             "the first at frame 3"),
+    (lambda t: "0:149", "tv should be numeric; got the text '0:149'"),
+])  # fmt: skip
+def test_bad_time_vectors_are_refused_naming_the_worm(tmp_path, sim3, change, match):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    worms[2]["tv"] = change(worms[2]["tv"])
+    _write_kato_worms(tmp_path / "k.mat", worms)
+    with pytest.raises(ValueError, match="Worm kato2: " + match):
+        load_kato2015(tmp_path / "k.mat", neurons=NAMED)
+
+
+def test_wrong_structures_get_messages_naming_file_and_field(tmp_path, sim3):
+    worms = [f for f, _ in _kato_fields(sim3)]
+    path = tmp_path / "k.mat"
+    with h5py.File(path, "w") as f:  # plain HDF5, right name, wrong structure
+        f["WT_NoStim"] = np.ones((3, 3))
+    with pytest.raises(ValueError, match=f"{path}:WT_NoStim is an HDF5 dataset of "
+                                         r"shape \(3, 3\), not a struct"):
+        load_kato2015(path)
+    write_mat73(path, {"WT_NoStim": np.ones(3)})
+    with pytest.raises(ValueError, match="WT_NoStim is a MATLAB double"):
+        load_kato2015(path)
+    write_mat73(tmp_path / "n2_prelet.mat", {"n2_prelet": Cell([1.0])})
+    with pytest.raises(ValueError, match="n2_prelet is a MATLAB cell"):
+        load_nichols2017(tmp_path / "n2_prelet.mat")
+    for field, value, match in [
+        ("deltaFOverF_bc", {"x": 1.0}, r"deltaFOverF_bc should be numeric; got a "
+                                       r"struct with fields \['x'\]"),
+        ("deltaFOverF_deriv", "none", "deltaFOverF_deriv should be numeric"),
+        ("States", {**worms[0]["States"], "rev1": "abc"},
+         "state vector 'rev1' should be numeric; got the text 'abc'"),
+    ]:
+        bad = [dict(w) for w in worms]
+        bad[0][field] = value
+        _write_kato_worms(path, bad)
+        with pytest.raises(ValueError, match="Worm kato0: " + match):
+            load_kato2015(path, neurons=NAMED)
+    with pytest.raises(ValueError, match=f"{tmp_path} is a directory, not a MAT-file"):
+        load_kato2015(tmp_path)
+    with pytest.raises(ValueError, match="is a directory"):
+        load_nichols2017([tmp_path])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"return_X_y": "no"}, ValueError, "return_X_y must be True or False; got 'no'"),
+    ({"states": ["four"]}, ValueError, r"states must be one of \['four', 'fwd_rev', "
+                                       r"'nichols4'\]; got \['four'\]"),
+    ({"neurons": {"AVAL"}}, TypeError, "neurons must be an ordered list of names; "
+                                       "got a set"),
+    ({"states_field": 3}, TypeError, "states_field must be a str; got 3"),
+    ({"state_codes": "RFQT"}, TypeError, "state_codes must be a list of state names"),
+    ({"state_codes": ["a", "a"]}, ValueError, "name each code's state once"),
+    ({"state_codes": []}, ValueError, r"got \[\]"),
+    ({"state_codes": ["nostate", "Forward"]}, ValueError, "other than 'nostate'"),
+    ({"paths": None}, TypeError, "paths must be a path or a list of paths"),
+    ({"paths": [3]}, TypeError, r"got \[3\]"),
+])  # fmt: skip
+def test_load_nichols_arguments_are_checked(tmp_path, kwargs, error, match):
+    path = tmp_path / "n2_prelet.mat"
+    _write_nichols(path, make_worms(n_worms=1, n_frames=20, neurons=["AVAL", "AVBL"],
+                                    random_state=0))  # fmt: skip
+    kwargs = {"paths": path, "neurons": ["AVAL"], **kwargs}
+    with pytest.raises(error, match=match):
+        load_nichols2017(**kwargs)
+
+
 # ---------------------------------------------------------------------------
 # map_states
 
 
+# Written out here, never read from the library: a wrong entry in a table of
+# wormsk.datasets._constants must fail these tests (issue 14, item 15).
+KATO_SEVEN = ("fwd", "slow", "rev1", "rev2", "revsus", "dt", "vt")
+NICHOLS_CODES = {1: "Reversal", 2: "Forward", 3: "Quiescence", 4: "Turn"}
+EXPECTED_MAPPINGS = {
+    "four": {
+        "fwd": "forward", "slow": "forward",
+        "rev1": "reverse", "rev2": "reverse", "revsus": "reverse",
+        "dt": "dorsal_turn", "vt": "ventral_turn", "nostate": None,
+        "Forward": "forward", "Reversal": "reverse",
+        "Turn": None, "Quiescence": None,
+        "forward": "forward", "reverse": "reverse",
+        "dorsal_turn": "dorsal_turn", "ventral_turn": "ventral_turn",
+    },
+    "fwd_rev": {
+        "fwd": "forward", "slow": "forward",
+        "rev1": "reverse", "rev2": "reverse", "revsus": "reverse",
+        "dt": None, "vt": None, "nostate": None,
+        "Forward": "forward", "Reversal": "reverse",
+        "Turn": None, "Quiescence": None,
+        "forward": "forward", "reverse": "reverse",
+        "dorsal_turn": None, "ventral_turn": None,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mapping", sorted(EXPECTED_MAPPINGS))
+def test_every_state_mapping_is_pinned(mapping):
+    expected = EXPECTED_MAPPINGS[mapping]
+    names = list(expected)
+    assert map_states(names, mapping).tolist() == [expected[n] for n in names]
+    # every state the library knows is pinned here
+    from wormsk.datasets import NICHOLS_STATES
+
+    assert set(KATO_STATES) | set(NICHOLS_STATES) | set(FOUR_STATES) <= set(names)
+    assert KATO_STATES == KATO_SEVEN
+    assert NICHOLS_STATES == tuple(NICHOLS_CODES.values())
+
+
 def test_map_states():
-    out = map_states(["fwd", "slow", "rev2", "dt", "vt", "nostate"], "four")
-    assert out.tolist() == [
-        "forward", "forward", "reverse", "dorsal_turn", "ventral_turn", None
-    ]  # fmt: skip
-    nichols = map_states(["Forward", "Reversal", "Turn", "Quiescence"], "fwd_rev")
-    assert nichols.tolist() == ["forward", "reverse", None, None]
-    assert map_states(["dorsal_turn", "forward"], "fwd_rev").tolist() == [
-        None,
-        "forward",
-    ]
     assert map_states(["Turn"], {"Turn": "ventral_turn"}).tolist() == ["ventral_turn"]
+    assert map_states(["fwd", "walk"], {"fwd": "f"}).tolist() == ["f", None]
     with pytest.raises(ValueError, match=r"Cannot map state\(s\) \['walk'\]"):
         map_states(["walk"], "four")
     with pytest.raises(ValueError, match="Unknown state mapping"):
         map_states(["fwd"], "three")
+
+
+def _every_kato_state(sim3):
+    """sim3 with every Kato state in every worm (some simulated worms lack one)."""
+    bunch = Bunch(**sim3)
+    bunch.target = sim3.target.copy()
+    for worm in pd.unique(sim3.groups):
+        rows = np.flatnonzero(sim3.groups == worm)
+        bunch.target[rows[10:10 + 7 * 3]] = np.repeat(KATO_SEVEN, 3)
+    return bunch
+
+
+@pytest.mark.parametrize("states", ["kato7", "four", "fwd_rev"])
+def test_load_kato_labels_follow_the_written_out_tables(tmp_path, sim3, states):
+    y_file = _write_kato(tmp_path / "k.mat", _every_kato_state(sim3))
+    assert set(y_file) == set(KATO_SEVEN) | {"nostate"}
+    got = load_kato2015(tmp_path / "k.mat", neurons=NAMED, states=states,
+                        nostate="label")  # fmt: skip
+    table = {s: s for s in KATO_SEVEN} if states == "kato7" else {
+        k: v for k, v in EXPECTED_MAPPINGS[states].items() if k in KATO_SEVEN
+    }
+    expected = [table.get(s) or "nostate" for s in y_file]
+    assert got.target.tolist() == expected
+
+
+@pytest.mark.parametrize("states", ["nichols4", "four", "fwd_rev"])
+def test_load_nichols_labels_follow_the_written_out_tables(tmp_path, states):
+    sim = make_worms(n_worms=2, n_frames=60, neurons=["AVAL", "AVBL"], random_state=4)
+    path = tmp_path / "n2_prelet.mat"
+    fields = _write_nichols(path, sim)
+    for f in fields:  # every code, then the unannotated 0 and NaN
+        f["States"][1:7] = [1, 2, 3, 4, 0, np.nan]
+    _rewrite_nichols(path, fields)
+    got = load_nichols2017(path, neurons=["AVAL"], states=states, nostate="label")
+    table = {n: n for n in NICHOLS_CODES.values()} if states == "nichols4" else {
+        k: v for k, v in EXPECTED_MAPPINGS[states].items()
+        if k in NICHOLS_CODES.values()
+    }
+    expected = []
+    for f in fields:
+        codes = f["States"][1:]  # frame 0 has no backward difference
+        names = [NICHOLS_CODES.get(c) for c in codes]
+        expected += [table.get(n) or "nostate" for n in names]
+    assert got.target.tolist() == expected
 
 
 # ---------------------------------------------------------------------------
@@ -542,22 +820,38 @@ def test_fetch_downloads_once_then_uses_the_cache(
     fetch_kato2015(data_home=home, download_if_missing=False, neurons=NAMED)
 
 
-def test_fetch_rejects_bad_checksums_and_removes_the_file(
+def _names(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+def test_fetch_moves_bad_checksums_aside_and_never_loads_them(
     tmp_path, kato_file, monkeypatch
 ):
     home = tmp_path / "home"
     target = home / "kato2015" / "WT_NoStim.mat"
+    aside = f"WT_NoStim.mat.mismatch-{_digest(kato_file)[:8]}"
     monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", "0" * 64)
-    with pytest.raises(OSError, match="failed its SHA-256 check and was removed"):
+    with pytest.raises(OSError, match=r"downloaded from .* has SHA-256 "
+                                      r"\w{64}, not the published 0{64}.*"
+                                      "moved aside to .*" + aside):
         fetch_kato2015(data_home=home, url=kato_file.as_uri())
-    assert not target.exists() and list(target.parent.iterdir()) == []
-    # a corrupted cached copy is deleted, never loaded
+    assert _names(target.parent) == [aside]
+    # a corrupted cached copy is moved aside, never loaded
     monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", _digest(kato_file))
     fetch_kato2015(data_home=home, url=kato_file.as_uri(), neurons=NAMED)
     target.write_bytes(b"corrupted")
-    with pytest.raises(OSError, match="failed its SHA-256 check"):
+    bad = f"WT_NoStim.mat.mismatch-{hashlib.sha256(b'corrupted').hexdigest()[:8]}"
+    with pytest.raises(OSError, match=f"not the published .*{bad}") as err:
         fetch_kato2015(data_home=home, download_if_missing=False)
     assert not target.exists()
+    assert (target.parent / bad).read_bytes() == b"corrupted"
+    assert "load it directly (load_kato2015(path))" in str(err.value)
+    # with downloads allowed, the bad copy is moved aside (said so) and replaced
+    target.write_bytes(b"corrupted")
+    with pytest.warns(UserWarning, match=f"moved aside to .*{bad}.*Downloading it "
+                                         "again"):
+        fetch_kato2015(data_home=home, url=kato_file.as_uri(), neurons=NAMED)
+    assert _digest(target) == _digest(kato_file)
 
 
 def test_fetch_offline_fails_fast_with_directions(tmp_path):
@@ -590,13 +884,116 @@ def test_fetch_pins_unknown_digests(tmp_path):
     pin = home / "nichols2017" / "n2_prelet.mat.sha256"
     assert pin.read_text().split()[0] == _digest(mirror / "n2_prelet.mat")
     assert set(list_cached(home)["sha256"]) == {"known", "pinned"}
-    # the source changes: the pinned digest rejects it and nothing stays cached
+    # the source changes: the pinned digest rejects it, names the pin, and the
+    # copies that do not match are moved aside
     _write_nichols(mirror / "n2_prelet.mat", make_worms(n_worms=1, n_frames=61))
     cached = home / "nichols2017" / "n2_prelet.mat"
     cached.write_bytes(b"tampered")
-    with pytest.raises(OSError, match="SHA-256"):
+    with pytest.raises(OSError, match=f"The file downloaded .* pinned in {pin}.*"
+                                      f"delete {pin}"), pytest.warns(
+        UserWarning, match=f"{cached} has SHA-256 .*Downloading it again"
+    ):
         fetch_nichols2017(data_home=home, urls=urls)
     assert not cached.exists()
+    assert sum(n.startswith("n2_prelet.mat.mismatch-")
+               for n in _names(cached.parent)) == 2
+
+
+def test_a_truncated_file_by_hand_is_never_pinned_so_good_copies_still_load(
+    tmp_path, monkeypatch
+):
+    # issue 14: a truncated n2_prelet.mat placed in the data home used to be
+    # pinned, after which every correct copy (downloads included) was deleted.
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    good = tmp_path / "mirror" / "n2_prelet.mat"
+    good.parent.mkdir()
+    sim = make_worms(n_worms=1, n_frames=60, neurons=["AVAL", "AVBL"], random_state=0)
+    _write_nichols(good, sim)
+    home = tmp_path / "home"
+    folder = home / "nichols2017"
+    folder.mkdir(parents=True)
+    truncated = good.read_bytes()[: good.stat().st_size // 2]
+    (folder / "n2_prelet.mat").write_bytes(truncated)
+    kw = dict(data_home=home, files=["n2_prelet.mat"], neurons=["AVAL"])
+    with pytest.raises(OSError, match="does not load as nichols2017.*truncated.*"
+                                      "no digest was pinned"):
+        fetch_nichols2017(download_if_missing=False, **kw)
+    aside = f"n2_prelet.mat.mismatch-{hashlib.sha256(truncated).hexdigest()[:8]}"
+    assert _names(folder) == [aside]  # moved aside, not deleted, not pinned
+    # the correct copy now downloads, loads and is pinned
+    got = fetch_nichols2017(urls={"n2_prelet.mat": good.as_uri()}, **kw)
+    assert len(got.target) > 0
+    pin = folder / "n2_prelet.mat.sha256"
+    assert pin.read_text().split()[0] == _digest(good)
+    # ... and keeps loading, also when put there by hand
+    (folder / "n2_prelet.mat").unlink()
+    (folder / "n2_prelet.mat").write_bytes(good.read_bytes())
+    fetch_nichols2017(download_if_missing=False, **kw)
+
+
+@pytest.mark.parametrize("content", ["", "\n", "not a digest  n2_prelet.mat\n",
+                                     "abc123  n2_prelet.mat\n", "z" * 64])
+def test_a_damaged_pin_file_is_named_with_how_to_reset_it(
+    tmp_path, monkeypatch, content
+):
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    folder = tmp_path / "nichols2017"
+    folder.mkdir()
+    (folder / "n2_prelet.mat").write_bytes(b"anything")
+    pin = folder / "n2_prelet.mat.sha256"
+    pin.write_text(content)
+    with pytest.raises(ValueError, match=f"pin file {pin} does not hold a SHA-256 "
+                                         f"digest.*Delete it"):
+        fetch_nichols2017(data_home=tmp_path, files=["n2_prelet.mat"],
+                          download_if_missing=False)
+    assert (folder / "n2_prelet.mat").read_bytes() == b"anything"
+
+
+@pytest.mark.parametrize("fetch, kwargs, error, match", [
+    (fetch_kato2015, {"url": 123}, TypeError, "url must be a str .* got int 123"),
+    (fetch_kato2015, {"url": Path("/x/WT_NoStim.mat")}, TypeError,
+     r"Path\(...\).as_uri\(\)"),
+    (fetch_kato2015, {"data_home": 7}, TypeError, "data_home must be a directory"),
+    (fetch_kato2015, {"download_if_missing": "no"}, ValueError,
+     "download_if_missing must be True or False; got 'no'"),
+    (fetch_kato2015, {"neuronz": ["AVAL"]}, TypeError,
+     r"Unexpected keyword argument\(s\) \['neuronz'\] for load_kato2015"),
+    (fetch_kato2015, {"path": "x.mat"}, TypeError, r"\['path'\] for load_kato2015"),
+    (fetch_nichols2017, {"files": []}, ValueError, "at least one; got"),
+    (fetch_nichols2017, {"files": ["n2_prelet.mat"] * 2}, ValueError,
+     "files must name each file to fetch once"),
+    (fetch_nichols2017, {"urls": ["https://x"]}, TypeError, "urls must be a dict"),
+    (fetch_nichols2017, {"states_fields": "x"}, TypeError,
+     r"\['states_fields'\] for load_nichols2017"),
+])  # fmt: skip
+def test_fetcher_arguments_are_checked_before_any_download(
+    tmp_path, fetch, kwargs, error, match
+):
+    kwargs = {"data_home": tmp_path / "home", **kwargs}
+    with pytest.raises(error, match=match):
+        fetch(**kwargs)
+    assert not (tmp_path / "home").exists() or not any(
+        p.is_file() for p in (tmp_path / "home").rglob("*")
+    )
+
+
+def test_data_home_that_is_a_file_or_not_creatable(tmp_path, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match=f"data home {afile} \\(data_home\\) exists "
+                                         "and is not a directory"):
+        fetch_kato2015(data_home=afile)
+    monkeypatch.setenv(DATA_HOME_ENV, str(afile))
+    with pytest.raises(ValueError, match=f"{DATA_HOME_ENV}.*not a directory"):
+        list_cached()
+    with pytest.raises(OSError, match="Cannot create the data home"):
+        get_data_home(afile / "below")
+    # reporting where data would go creates nothing
+    fresh = tmp_path / "fresh"
+    assert not list_cached(fresh)["cached"].any()
+    assert get_data_home(fresh, create=False) == fresh and not fresh.exists()
+    with pytest.raises(ValueError, match="files must be a list"):
+        fetch_nichols2017(data_home=fresh, files="n2_prelet.mat")
 
 
 # ---------------------------------------------------------------------------
@@ -636,6 +1033,10 @@ def test_load_connectome_errors():
         load_connectome(["AVAL"], source="cook2019")
     with pytest.raises(ValueError, match="duplicates"):
         load_connectome(["VB01", "VB1"])
+    with pytest.raises(TypeError, match="neurons must be a list of names; got None"):
+        load_connectome(None)
+    with pytest.raises(ValueError, match="symmetrize must be True or False"):
+        load_connectome(["AVAL", "AVAR"], symmetrize="yes")
 
 
 def test_connectome_table_is_parsed_once_and_never_shared():

@@ -11,6 +11,7 @@ named without advice to load it unsafely; downloads are HTTPS-only, verified
 before use and written atomically.
 """
 
+import hashlib
 import http.server
 import os
 import pickle
@@ -536,9 +537,24 @@ def test_download_cut_mid_transfer_leaves_no_file(tmp_path, server, monkeypatch)
     assert _files(tmp_path) == []
 
 
-def test_checksum_mismatch_is_removed_and_never_loaded(tmp_path, server):
+def test_checksum_mismatch_is_moved_aside_and_never_loaded(tmp_path, server):
     # Not a MAT-file: if it were loaded, the loader's ValueError would surface.
-    srv = server(b"these bytes are not the published WT_NoStim.mat")
-    with pytest.raises(OSError, match="failed its SHA-256 check and was removed"):
+    body = b"these bytes are not the published WT_NoStim.mat"
+    srv = server(body)
+    with pytest.raises(OSError, match="not the published .* moved aside"):
         fetch_kato2015(data_home=tmp_path, url=srv.url)
-    assert _files(tmp_path) == []
+    digest = hashlib.sha256(body).hexdigest()
+    assert _files(tmp_path) == [Path(f"kato2015/WT_NoStim.mat.mismatch-{digest[:8]}")]
+
+
+def test_download_that_does_not_load_is_not_pinned(tmp_path, server, monkeypatch):
+    # No published digest and a cut-short body that arrives "complete" (the
+    # server sends a matching Content-Length): it must not become the truth.
+    srv = server(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    with pytest.raises(OSError, match="does not load as nichols2017.*no digest was "
+                                      "pinned"):
+        fetch_nichols2017(data_home=tmp_path, urls={"n2_prelet.mat": srv.url},
+                          files=["n2_prelet.mat"])
+    names = [p.name for p in _files(tmp_path)]
+    assert len(names) == 1 and names[0].startswith("n2_prelet.mat.mismatch-")

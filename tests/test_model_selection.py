@@ -176,6 +176,9 @@ def test_block_kfold_defaults_to_index_then_one_worm():
     (WormBlockKFold(n_splits=1), [100], "n_splits must be at least 2"),
     (WormBlockKFold(block_size=0), [100], "block_size must be a positive integer"),
     (WormBlockKFold(shuffle=False, random_state=0), [100], "shuffle is False"),
+    (WormBlockKFold(random_state="a"), [100], r"random_state must be None, an int "
+                                              r"in \[0, 2\*\*32 - 1\].*got 'a'"),
+    (WormBlockKFold(random_state=-1), [100], "random_state must be None"),
 ])
 def test_block_kfold_errors(cv, lengths, match):
     with pytest.raises(ValueError, match=match):

@@ -202,6 +202,9 @@ def test_float32_is_preserved():
     ({"feature_range": (1, 0)}, "feature_range must be"),
     ({"feature_range": 1}, "feature_range must be a pair"),
     ({"quantile_range": (5, 120)}, "quantile_range must be"),
+    # an infinite range would scale every value to inf or NaN
+    ({"feature_range": (0, np.inf)}, "feature_range must be .* finite"),
+    ({"feature_range": (-1e308, 1e308)}, "max - min finite"),
 ])
 def test_invalid_parameters(params, match):
     with pytest.raises(ValueError, match=match):
@@ -268,6 +271,68 @@ def test_output_independent_of_worm_order_and_of_other_worms(X, data, method):
 
 
 # -- pipelines
+
+
+def _reference(B, method, feature_range=(0.0, 1.0), q=(1.0, 99.0)):
+    """The scaler's formula in extended precision (no overflow), for one worm."""
+    L = B.astype(np.longdouble)
+    lo_out, hi_out = feature_range
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant columns
+        if method == "standard":
+            return (L - L.mean(axis=0)) / L.std(axis=0)
+        low, high = L.min(axis=0), L.max(axis=0)
+        if method == "robust":
+            low, high = np.percentile(L, q, axis=0)
+        return (L - low) / (high - low) * (hi_out - lo_out) + lo_out
+
+
+_HUGE = st.floats(min_value=-1.7e308, max_value=1.7e308, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.tuples(_HUGE, _HUGE | st.floats(-1e3, 1e3)),
+                    min_size=2, max_size=30),
+    method=st.sampled_from(METHODS),
+)
+def test_huge_finite_values_scale_without_overflow(values, method):
+    # issue 14: near +-1e308 the differences overflowed: NaN (minmax, robust) or
+    # all zeros (standard), although finite input never gives NaN.
+    B = np.array(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        out = PerWormScaler(method=method).fit_transform(B)
+    assert np.isfinite(out).all()
+    L = B.astype(np.longdouble)
+    q = np.percentile(L, (1.0, 99.0), axis=0)
+    expected = _reference(B, method)
+    for j in range(B.shape[1]):
+        size = np.abs(L[:, j]).max()
+        if np.ptp(L[:, j]) <= 1e-10 * size or (
+            method == "robust" and q[1, j] - q[0, j] <= 1e-10 * size
+        ):
+            continue  # constant up to float noise, or the robust fallback
+        np.testing.assert_allclose(out[:, j], expected[:, j].astype(float),
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_extreme_columns_leave_ordinary_ones_bit_identical():
+    X = recording([50, 40], n_features=4)
+    huge = X.copy()
+    huge.iloc[:, 1] *= 1e306
+    tiny = X.copy()
+    tiny.iloc[:, 2] *= 1e-306
+    for method in METHODS:
+        ref = PerWormScaler(method=method).fit_transform(X).to_numpy()
+        for other, j in ((huge, 1), (tiny, 2)):
+            out = PerWormScaler(method=method).fit_transform(other).to_numpy()
+            keep = [k for k in range(4) if k != j]
+            np.testing.assert_array_equal(out[:, keep], ref[:, keep])
+            np.testing.assert_allclose(out[:, j], ref[:, j], rtol=1e-12, atol=1e-12)
+    f32 = np.array([[3e38], [-3e38], [1e38], [0.0]], dtype=np.float32)
+    for method in METHODS:
+        out = PerWormScaler(method=method).fit_transform(f32)
+        assert out.dtype == np.float32 and np.isfinite(out).all()
 
 
 def test_groups_reach_the_scaler_in_a_pipeline_with_and_without_routing():
@@ -385,3 +450,8 @@ def test_trajectory_targets_errors():
         make_trajectory_targets(X.iloc[[0, 1, 2, 3, 4, 6, 5, 7, 8]], horizon=2)
     with pytest.raises(ValueError, match="groups has 2 entries"):
         make_trajectory_targets(X.to_numpy(), horizon=2, groups=[0, 1])
+    with pytest.raises(ValueError, match="make_trajectory_targets needs numeric X"):
+        make_trajectory_targets(np.array([["a", "b"]] * 5), horizon=1)
+    with pytest.raises(ValueError, match=r"0 feature\(s\) .* required by "
+                                         "make_trajectory_targets"):
+        make_trajectory_targets(np.empty((5, 0)), horizon=1)

@@ -36,7 +36,12 @@ def get_worms(X, groups=None) -> np.ndarray:
     """
     n_samples = _num_samples(X)
     if groups is not None:
-        groups = np.asarray(groups)
+        raw, groups = groups, np.asarray(groups)
+        if groups.dtype.kind == "U" and not isinstance(raw, np.ndarray):
+            # np.asarray turns [1, "a"] into ["1", "a"]: check the labels as given.
+            groups = np.asarray(raw, dtype=object)
+            _check_worm_labels(groups, "groups")
+            groups = np.asarray(raw)
         if groups.ndim != 1:
             raise ValueError(
                 f"groups must be 1-D with one worm label per row; got shape "
@@ -47,13 +52,73 @@ def get_worms(X, groups=None) -> np.ndarray:
                 f"groups has {groups.shape[0]} entries but X has {n_samples} rows; "
                 "give one worm label per row."
             )
-        return groups
+        return _check_worm_labels(groups, "groups")
     index = getattr(X, "index", None)
     if isinstance(index, pd.MultiIndex) and WORM_LEVEL in index.names:
-        return np.asarray(index.get_level_values(WORM_LEVEL))
+        worms = np.asarray(index.get_level_values(WORM_LEVEL))
+        pos = index.names.index(WORM_LEVEL)
+        uniques, codes = index.levels[pos], index.codes[pos]
+        # The checks read the level's distinct labels (and codes, -1 = missing):
+        # the same verdict as over every row, without a pass over object rows.
+        if (codes == -1).any() or (uniques.dtype == object and _mixed(uniques)):
+            _check_worm_labels(worms, "the index level 'worm'")
+        return worms
     if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
-        return np.asarray(index)
+        return _check_worm_labels(np.asarray(index), "the index 'worm'")
     return np.zeros(n_samples, dtype=np.int64)
+
+
+def _check_worm_labels(worms: np.ndarray, source: str) -> np.ndarray:
+    """Refuse missing worm labels and labels of mixed types.
+
+    Mixed labels (``[1, "a"]``) cannot be sorted, which splitting by worm needs,
+    and ``1`` and ``"1"`` would read as one worm in a message but as two here.
+    """
+    if worms.dtype.kind == "f" and np.isnan(worms).any():
+        _missing_worm(worms, source)
+    if worms.dtype.kind != "O":
+        return worms
+    missing = pd.isna(worms)
+    if missing.any():
+        _missing_worm(worms, source, missing)
+    if _mixed(worms):
+        kind = _sort_kind(worms[0])
+        i = next((i for i, w in enumerate(worms) if _sort_kind(w) is not kind), 0)
+        if i == 0:  # one type throughout, but neither text nor numbers
+            raise TypeError(
+                f"Worm labels in {source} must be strings or numbers; row 0 is "
+                f"{plain(worms[0])!r} ({type(plain(worms[0])).__name__})."
+            )
+        raise TypeError(
+            f"Worm labels in {source} mix types: row 0 is {plain(worms[0])!r} "
+            f"({type(plain(worms[0])).__name__}), row {i} is {plain(worms[i])!r} "
+            f"({type(plain(worms[i])).__name__}). Give every worm a label of one "
+            "type, e.g. all strings: np.asarray(groups, dtype=str)."
+        )
+    return worms
+
+
+def _sort_kind(label) -> type:
+    """str, numbers.Real or the label's own type: labels sort within a kind."""
+    label = plain(label)
+    if isinstance(label, str):
+        return str
+    return numbers.Real if isinstance(label, numbers.Real) else type(label)
+
+
+def _mixed(labels) -> bool:
+    """Labels of types that do not sort together (ints with floats do)."""
+    return pd.api.types.infer_dtype(labels, skipna=False) in ("mixed", "mixed-integer")
+
+
+def _missing_worm(worms, source, missing=None):
+    if missing is None:
+        missing = pd.isna(worms)
+    i = int(np.flatnonzero(missing)[0])
+    raise ValueError(
+        f"Worm labels in {source} are missing (None or NaN) in {int(missing.sum())} "
+        f"row(s), the first at row {i}; every row needs the label of its worm."
+    )
 
 
 def frame_labels(X) -> np.ndarray | None:
@@ -121,16 +186,70 @@ def n_neurons_from_width(n_features: int, n_channels: int) -> int:
 def neuron_names(columns, n_channels: int) -> list[str]:
     """Neuron names of neuron-major columns such as ``AVAL_trace, AVAL_deriv``.
 
-    Falls back to ``"n0", "n1", ...`` when the columns carry no names.
+    Falls back to ``"n0", "n1", ...`` when the columns carry no names (not all
+    strings). Named columns must say the layout they are fed as: with
+    ``n_channels >= 2``, every column is ``<NEURON>_<channel>``, the
+    ``n_channels`` columns of a neuron are adjacent (neuron-major), every neuron
+    has the same channels in the same order, and no neuron appears twice. A
+    channel-major table (all traces, then all derivatives) would otherwise pair
+    the trace of one neuron with the derivative of another. With
+    ``n_channels=1`` every column is a neuron: ``AVAL_trace`` reads as ``AVAL``
+    unless that would give two columns one name (``col_0``, ``col_1``), in
+    which case the full column names are used.
+
+    Raises
+    ------
+    ValueError
+        Naming the first column that breaks the layout and what was expected.
+
+    Examples
+    --------
+    >>> from wormsk._utils import neuron_names
+    >>> neuron_names(["AVAL_trace", "AVAL_deriv", "RID_trace", "RID_deriv"], 2)
+    ['AVAL', 'RID']
     """
     n_neurons = n_neurons_from_width(len(columns), n_channels)
     if columns is None or not all(isinstance(c, str) for c in columns):
         return [f"n{i}" for i in range(n_neurons)]
-    names = []
-    for i in range(n_neurons):
-        first = str(columns[i * n_channels])
-        names.append(first.rsplit("_", 1)[0] if "_" in first else first)
-    return names
+    columns = [str(c) for c in columns]
+    parts = [c.rsplit("_", 1) if "_" in c else [c, ""] for c in columns]
+    if n_channels == 1:
+        names = [p[0] for p in parts]
+        return names if len(set(names)) == len(names) else columns
+    layout = (
+        f"columns are read neuron-major with n_channels={n_channels} channels per "
+        "neuron, named <NEURON>_<channel> (AVAL_trace, AVAL_deriv, AVAR_trace, "
+        "AVAR_deriv, ...)"
+    )
+    channels = [p[1] for p in parts[:n_channels]]
+    seen: dict[str, int] = {}
+    for j, (column, (neuron, channel)) in enumerate(zip(columns, parts)):
+        first = parts[j - j % n_channels][0]
+        if not neuron or not channel:
+            problem = "is not of the form <NEURON>_<channel>"
+        elif neuron != first:
+            lead = columns[j - j % n_channels]
+            problem = f"names another neuron than column {lead!r}"
+            if channel == parts[j - 1][1]:
+                problem += " with the same channel (a channel-major table?)"
+        elif channel != channels[j % n_channels]:
+            problem = (
+                f"has channel {channel!r} where the first neuron has "
+                f"{channels[j % n_channels]!r}"
+            )
+        elif j < n_channels and channel in channels[:j]:
+            problem = f"repeats channel {channel!r} of neuron {neuron!r}"
+        elif j % n_channels == 0 and neuron in seen:
+            problem = f"repeats neuron {neuron!r} (already at column {seen[neuron]})"
+        else:
+            seen.setdefault(neuron, j)
+            continue
+        raise ValueError(
+            f"Column {j} ({column!r}) {problem}: {layout}. Reorder the columns, "
+            "e.g. X[[f'{n}_{c}' for n in neurons for c in ('trace', 'deriv')]], or "
+            "pass n_channels=1 to treat every column as a node."
+        )
+    return [parts[i * n_channels][0] for i in range(n_neurons)]
 
 
 def _num_samples(X) -> int:
@@ -166,6 +285,7 @@ def check_recording_index(X) -> None:
         return
     worms = index.get_level_values(WORM_LEVEL)
     frames = index.get_level_values(FRAME_LEVEL)
+    _check_frame_labels(frames, worms)
     duplicated = pd.MultiIndex.from_arrays([worms, frames]).duplicated()
     if duplicated.any():
         i = int(np.flatnonzero(duplicated)[0])
@@ -187,6 +307,46 @@ def check_recording_index(X) -> None:
             f"{plain(frames_sorted[j + 1])!r} comes after frame "
             f"{plain(frames_sorted[j])!r}. Rows "
             "of a worm must be in time order; sort with X.sort_index()."
+        )
+
+
+def _check_frame_labels(frames: pd.Index, worms: pd.Index) -> None:
+    """Refuse frame labels that do not order as time: text, bools, NaN.
+
+    Text sorts "10" before "9" (and so does ``sort_index``), so numbers given as
+    text are refused rather than guessed at; the message shows the conversion.
+    """
+    if len(frames) == 0:
+        return
+    numeric = frames.dtype.kind in "iufmM" or (
+        frames.dtype.kind == "O"
+        and pd.api.types.infer_dtype(frames, skipna=True)
+        in ("integer", "floating", "mixed-integer-float")
+    )
+    if not numeric:
+        i = next(
+            i for i, f in enumerate(frames)
+            if not isinstance(f, numbers.Real) or isinstance(f, (bool, np.bool_))
+        )
+        label = plain(frames[i])
+        why = (
+            "Text sorts '10' before '9', and so does sort_index(): convert"
+            if isinstance(label, str)
+            else "Convert"
+        )
+        raise ValueError(
+            f"Frame labels must be numbers (frame numbers or times); worm "
+            f"{plain(worms[i])!r} has frame {label!r} ({type(label).__name__}). "
+            f"{why} the labels first, e.g. "
+            "X = X.rename(index=int, level='frame').sort_index()."
+        )
+    missing = frames.isna()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"Worm {plain(worms[i])!r} has a missing (NaN) frame label at row {i} "
+            f"({int(missing.sum())} such rows in X); every row needs its frame "
+            "number."
         )
 
 

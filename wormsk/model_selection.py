@@ -278,7 +278,13 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
                 "random_state=None or set shuffle=True."
             )
         check_recording_index(X)
-        rng = check_random_state(self.random_state)
+        try:
+            rng = check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
+                f"RandomState; got {self.random_state!r}."
+            ) from None
         worms = get_worms(X, groups)
         if len(worms) == 0:
             raise ValueError("WormBlockKFold cannot split X with no rows.")

@@ -87,6 +87,10 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       middle of ``feature_range`` for ``"minmax"`` and ``"robust"`` and to 0 for
       ``"standard"``; never NaN or inf. For ``"robust"``, a column whose
       percentiles coincide falls back to its minimum and maximum.
+    - Finite input gives finite output at any magnitude: a column whose values
+      would overflow the statistics (near +-1e308, or 1e154 for the variance)
+      or underflow them is first multiplied by an exact power of two, to which
+      every statistic here is invariant; other columns are computed as usual.
     - NaN is ignored in the statistics and kept in the output at the same
       positions (as sklearn's scalers do; put an imputer after the scaler if the
       next step refuses NaN). A column that is all NaN within a worm stays NaN.
@@ -226,10 +230,10 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"method must be one of {_METHODS}; got {self.method!r}."
             )
         lo, hi = _pair(self.feature_range, "feature_range")
-        if not lo < hi:
+        if not (lo < hi and np.isfinite(hi - lo)):
             raise ValueError(
-                f"feature_range must be (min, max) with min < max; got "
-                f"{self.feature_range!r}."
+                f"feature_range must be (min, max) with min < max, both finite and "
+                f"max - min finite; got {self.feature_range!r}."
             )
         q_lo, q_hi = _pair(self.quantile_range, "quantile_range")
         if not 0 <= q_lo < q_hi <= 100:
@@ -263,16 +267,20 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # All-NaN columns legitimately produce NaN statistics; they stay NaN.
             warnings.simplefilter("ignore", category=RuntimeWarning)
             if self.method == "standard":
-                mean = np.nanmean(B, axis=0) if has_nan else B.mean(axis=0)
-                std = np.nanstd(B, axis=0) if has_nan else B.std(axis=0)
+                mean, std = _mean_std(B, has_nan)
+                # inf (overflow) or a spread below the underflow margin: rescale
+                # and recompute; the range is needed only then.
+                if not (np.isfinite(std) & (std > _tiny(B.dtype))).all():
+                    low, high = _range(B, has_nan)
+                    B, _, _ = _rescale_extremes(B, low, high)
+                    mean, std = _mean_std(B, has_nan)
                 constant = std <= _RTOL * np.abs(mean)
                 scale = np.divide(1.0, std, out=np.zeros_like(std), where=~constant)
                 np.subtract(B, mean, out=dest)
                 dest *= scale
                 return dest
             lo_out, hi_out = (float(v) for v in self.feature_range)
-            low = np.nanmin(B, axis=0) if has_nan else B.min(axis=0)
-            high = np.nanmax(B, axis=0) if has_nan else B.max(axis=0)
+            B, low, high = _rescale_extremes(B, *_range(B, has_nan))
             if self.method == "robust":
                 pct = np.nanpercentile if has_nan else np.percentile
                 q_low, q_high = pct(B, self.quantile_range, axis=0)
@@ -287,6 +295,49 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dest *= scale
         dest += offset
         return dest
+
+
+def _mean_std(B, has_nan):
+    if has_nan:
+        return np.nanmean(B, axis=0), np.nanstd(B, axis=0)
+    return B.mean(axis=0), B.std(axis=0)
+
+
+def _range(B, has_nan):
+    if has_nan:
+        return np.nanmin(B, axis=0), np.nanmax(B, axis=0)
+    return B.min(axis=0), B.max(axis=0)
+
+
+def _tiny(dtype):
+    """Below this magnitude the squares in a variance lose precision."""
+    return 2.0 ** (np.finfo(dtype).minexp // 2 + 20)
+
+
+def _rescale_extremes(B, low, high):
+    """Columns of ``B`` whose magnitude would overflow (or underflow) the
+    statistics, multiplied by a power of two that brings them near 1.
+
+    Differences (``high - low``, ``x - mean``) of values near +-1e308 overflow
+    to inf, and squares in the variance do from about 1e154; every statistic
+    here is invariant to a positive rescaling of its column, and a power of two
+    rescales exactly, so other columns (and ordinary data) are untouched.
+    """
+    info = np.finfo(B.dtype)
+    with np.errstate(invalid="ignore"):
+        size = np.fmax(np.abs(low), np.abs(high))
+        # Leave 2**20 of head room below the square root of the largest float
+        # (variance sums n squares) and above that of the smallest normal one.
+        extreme = (size > 2.0 ** (info.maxexp // 2 - 20)) | (
+            (size > 0) & (size < _tiny(B.dtype))
+        )
+    if not extreme.any():
+        return B, low, high
+    exponent = np.frexp(np.where(extreme, size, 1.0))[1]
+    # Two half steps: 2**1028 (for a subnormal column) is not a float itself.
+    half = np.ldexp(np.ones(len(size), B.dtype), -(exponent // 2))
+    rest = np.ldexp(np.ones(len(size), B.dtype), -(exponent - exponent // 2))
+    return B * half * rest, low * half * rest, high * half * rest
 
 
 def _flat(low, high):
@@ -375,7 +426,17 @@ def make_trajectory_targets(
     is_frame = isinstance(X, pd.DataFrame)
     if is_frame:
         check_recording_index(X)
-    values = check_array(X, dtype=None, ensure_all_finite=False)
+    values = check_array(
+        X,
+        dtype=None,
+        ensure_all_finite=False,
+        estimator="make_trajectory_targets",
+        input_name="X",
+    )
+    if values.dtype.kind not in "iufb":
+        raise ValueError(
+            f"make_trajectory_targets needs numeric X; got dtype {values.dtype}."
+        )
     worms = get_worms(X, groups)
     frames = None
     if is_frame and FRAME_LEVEL in (X.index.names or []):

@@ -147,6 +147,8 @@ def load_connectome(
         raise ValueError(
             f"orientation must be 'post_pre' or 'pre_post'; got {orientation!r}."
         )
+    if not isinstance(symmetrize, (bool, np.bool_)):
+        raise ValueError(f"symmetrize must be True or False; got {symmetrize!r}.")
     if missing not in ("raise", "zero"):
         raise ValueError(f"missing must be 'raise' or 'zero'; got {missing!r}.")
     names, keys = _names_and_keys(neurons)

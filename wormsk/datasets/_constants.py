@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -137,6 +137,15 @@ def neuron_list(
         # A string is iterable: without this, "AVAL" would mean A, V, A, L.
         raise ValueError(
             f"neurons must be a list of names; got the string {neurons!r}."
+        )
+    if neurons is None or not isinstance(neurons, Iterable):
+        raise TypeError(f"neurons must be a list of names; got {neurons!r}.")
+    if isinstance(neurons, (set, frozenset, dict)):
+        # The order of the names is the order of the columns (and of the nodes).
+        raise TypeError(
+            f"neurons must be an ordered list of names; got a "
+            f"{type(neurons).__name__}, whose order is arbitrary: pass a list, e.g. "
+            "sorted(neurons)."
         )
     names = [str(n) for n in neurons]
     if not names and not allow_empty:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+import numpy as np
 
 #: Environment variable that overrides the default data directory.
 DATA_HOME_ENV = "WORMSK_DATA"
@@ -43,7 +46,7 @@ REMOTE_FILES: dict[str, dict] = {
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def get_data_home(data_home=None) -> Path:
+def get_data_home(data_home=None, create: bool = True) -> Path:
     """Directory where wormsk keeps downloaded datasets (created if missing).
 
     Parameters
@@ -51,10 +54,18 @@ def get_data_home(data_home=None) -> Path:
     data_home : str or path-like, optional
         Explicit directory. Default: the ``WORMSK_DATA`` environment variable if
         set, else ``~/wormsk_data``.
+    create : bool, default=True
+        Create the directory when it does not exist. ``False`` only resolves
+        the path (for reporting where data would go without touching the disk).
 
     Returns
     -------
     path : Path
+
+    Raises
+    ------
+    ValueError
+        When the path exists and is not a directory.
 
     Examples
     --------
@@ -62,10 +73,30 @@ def get_data_home(data_home=None) -> Path:
     >>> get_data_home("/tmp/wormsk_data").name
     'wormsk_data'
     """
+    source = "data_home"
+    if data_home is not None and not isinstance(data_home, (str, os.PathLike)):
+        raise TypeError(
+            f"data_home must be a directory path (str or path-like); got "
+            f"{type(data_home).__name__} {data_home!r}."
+        )
     if data_home is None:
+        source = DATA_HOME_ENV if os.environ.get(DATA_HOME_ENV) else "the default"
         data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
     path = Path(data_home).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise ValueError(
+            f"The data home {path} ({source}) exists and is not a directory; "
+            f"pass data_home= (or set {DATA_HOME_ENV}) to a directory, or move the "
+            "file away."
+        )
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(
+                f"Cannot create the data home {path} ({source}): {exc}. Pass "
+                f"data_home= (or set {DATA_HOME_ENV}) to a directory you can write."
+            ) from exc
     return path
 
 
@@ -79,12 +110,26 @@ def _pin_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _expected_digest(fname: str, path: Path) -> str | None:
+    """The published digest, else the pinned one, else None."""
     known = REMOTE_FILES[fname]["sha256"]
     if known:
         return known
     pin = _pin_path(path)
-    return pin.read_text().split()[0] if pin.is_file() else None
+    if not pin.is_file():
+        return None
+    text = pin.read_text(errors="replace")
+    words = text.split()
+    if not words or len(words[0]) != 64 or not set(words[0].lower()) <= _HEX:
+        raise ValueError(
+            f"The pin file {pin} does not hold a SHA-256 digest (it reads "
+            f"{text[:80]!r}). Delete it and call again: the copy of {fname} at "
+            f"{path} is then checked to load and its digest pinned anew."
+        )
+    return words[0].lower()
 
 
 def _write_pin(path: Path, digest: str) -> None:
@@ -94,6 +139,15 @@ def _write_pin(path: Path, digest: str) -> None:
     os.replace(tmp, pin)
 
 
+def _move_aside(source: Path, digest: str, path: Path | None = None) -> Path:
+    """Rename a file that is not the expected ``path`` (default: ``source``)
+    to ``<name>.mismatch-<hash8>``; never delete what the user put there."""
+    path = source if path is None else path
+    aside = path.with_name(f"{path.name}.mismatch-{digest[:8]}")
+    os.replace(source, aside)
+    return aside
+
+
 def _hand_message(fname: str, path: Path) -> str:
     project = REMOTE_FILES[fname]["project"]
     return (
@@ -101,6 +155,54 @@ def _hand_message(fname: str, path: Path) -> str:
         f"{DATA_HOME_ENV} environment variable / data_home to the directory that "
         "holds it)."
     )
+
+
+def _mismatch_message(fname: str, path: Path, expected: str, actual: str,
+                      aside: Path, what: str) -> str:
+    if REMOTE_FILES[fname]["sha256"]:
+        return (
+            f"{what} has SHA-256 {actual}, not the published {expected} of "
+            f"{fname}; it was moved aside to {aside} and not loaded. "
+            f"{_hand_message(fname, path)} To use a copy that differs from the "
+            f"published file, load it directly (load_{REMOTE_FILES[fname]['dataset']}"
+            "(path))."
+        )
+    pin = _pin_path(path)
+    return (
+        f"{what} has SHA-256 {actual}, not the {expected} pinned in {pin} "
+        f"(from the first copy of {fname} that loaded there); it was moved aside "
+        f"to {aside} and not loaded. If this copy is the right one (the pinned "
+        f"copy was not), delete {pin} and put the file back at {path}: it is then "
+        "checked to load and pinned anew."
+    )
+
+
+def _check_and_pin(fname: str, path: Path, check, digest: str) -> None:
+    """Pin ``path`` only if it loads as the expected dataset; else move it aside."""
+    try:
+        with warnings.catch_warnings():
+            # The load that follows the pin says whatever the file deserves.
+            warnings.simplefilter("ignore")
+            check(path)
+    except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
+        aside = _move_aside(path, digest)
+        raise OSError(
+            f"{path} does not load as {REMOTE_FILES[fname]['dataset']} ({exc}); it "
+            f"was moved aside to {aside} and no digest was pinned. "
+            f"{_hand_message(fname, path)}"
+        ) from exc
+    _write_pin(path, digest)
+
+
+def _load_check(fname: str):
+    """Default check before pinning: the file loads (no neuron selected)."""
+    if REMOTE_FILES[fname]["dataset"] == "kato2015":
+        from ._kato import load_kato2015
+
+        return lambda path: load_kato2015(path, neurons=[], nostate="label")
+    from ._nichols import load_nichols2017
+
+    return lambda path: load_nichols2017(path, neurons=[], nostate="label")
 
 
 def _copy_local(url, output_file, pooch=None):
@@ -130,34 +232,67 @@ def _downloader(url: str):
     )
 
 
-def fetch_file(fname: str, data_home=None, download_if_missing=True, url=None) -> Path:
+def _check_loader_kwargs(loader, kwargs) -> None:
+    """Refuse keywords the loader does not take before anything is downloaded."""
+    import inspect
+
+    params = inspect.signature(loader).parameters
+    first = next(iter(params))
+    unknown = sorted(set(kwargs) - set(params) | ({first} & set(kwargs)))
+    if unknown:
+        valid = [p for p in params if p != first]
+        raise TypeError(
+            f"Unexpected keyword argument(s) {unknown} for {loader.__name__}; it "
+            f"takes {valid}."
+        )
+
+
+def fetch_file(
+    fname: str, data_home=None, download_if_missing=True, url=None, check=None
+) -> Path:
     """Path of a verified local copy of a known remote file, downloading it once.
 
     The file lives in ``<data_home>/<dataset>/<fname>``. Its SHA-256 is checked
-    on every call; a file that fails the check is deleted, never loaded.
+    on every call against the published digest, else the one pinned in
+    ``<fname>.sha256``. A file that does not match is moved aside to
+    ``<fname>.mismatch-<first 8 hex digits>``, never loaded and never deleted.
+    Without a known digest, a file is pinned only after ``check(path)`` (by
+    default: the dataset's loader reads it) succeeds; one that does not load is
+    moved aside the same way.
     """
     if fname not in REMOTE_FILES:
         raise ValueError(f"Unknown file {fname!r}; known: {sorted(REMOTE_FILES)}.")
+    if not isinstance(download_if_missing, (bool, np.bool_)):
+        raise ValueError(
+            f"download_if_missing must be True or False; got {download_if_missing!r}."
+        )
+    if url is not None and not isinstance(url, str):
+        raise TypeError(
+            f"url must be a str (an https:// link, or file:// for a local copy, "
+            f"e.g. Path(...).as_uri()); got {type(url).__name__} {url!r}."
+        )
     entry = REMOTE_FILES[fname]
+    check = check or _load_check(fname)
     folder = get_data_home(data_home) / entry["dataset"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / fname
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path} is not a file; move it away so {fname} can go there.")
     expected = _expected_digest(fname, path)
 
     if path.is_file():
-        if expected is None:
-            # Placed by hand and no digest known yet: pin it now.
-            _write_pin(path, _sha256(path))
-            return path
         actual = _sha256(path)
+        if expected is None:
+            # Placed by hand and no digest known yet: pin it if it loads.
+            _check_and_pin(fname, path, check, actual)
+            return path
         if actual == expected:
             return path
-        path.unlink()
+        aside = _move_aside(path, actual)
+        message = _mismatch_message(fname, path, expected, actual, aside, str(path))
         if not download_if_missing:
-            raise OSError(
-                f"{path} failed its SHA-256 check (expected {expected}, got {actual}) "
-                f"and was removed. {_hand_message(fname, path)}"
-            )
+            raise OSError(message)
+        warnings.warn(f"{message} Downloading it again.", UserWarning, stacklevel=3)
     elif not download_if_missing:
         raise OSError(
             f"{fname} is not in {folder} and download_if_missing=False. "
@@ -171,36 +306,58 @@ def fetch_file(fname: str, data_home=None, download_if_missing=True, url=None) -
             f"(wormsk.datasets.REMOTE_FILES[{fname!r}]['url'] is None). "
             f"{_hand_message(fname, path)}"
         )
+    part = _download(fname, url, folder, path)
+    actual = _sha256(part)
+    if expected is not None and actual != expected:
+        aside = _move_aside(part, actual, path)
+        raise OSError(
+            _mismatch_message(fname, path, expected, actual, aside,
+                              f"The file downloaded from {url}")
+        )
+    os.replace(part, path)
+    if expected is None:
+        _check_and_pin(fname, path, check, actual)
+    return path
+
+
+def _download(fname: str, url: str, folder: Path, path: Path) -> Path:
+    """Download ``url`` to a private temporary name in ``folder`` and return it.
+
+    The digest is checked by the caller, so that a mismatching download can be
+    moved aside rather than deleted by pooch.
+    """
     downloader = _downloader(url)
     import pooch
     import requests
 
-    known_hash = f"sha256:{expected}" if expected else None
+    part = folder / f"{fname}.part-{os.getpid()}"
+    if part.exists():
+        part.unlink()  # left by a killed run of a process with the same id
+    logger = pooch.get_logger()
+    logger.addFilter(_no_known_hash_advice)
     try:
         pooch.retrieve(
             url,
-            known_hash=known_hash,
-            fname=fname,
+            known_hash=None,
+            fname=part.name,
             path=folder,
             downloader=downloader,
             progressbar=False,
         )
-    except ValueError as exc:
-        # pooch downloads into a temporary file and deletes it on a mismatch.
-        if path.is_file():
-            path.unlink()
-        raise OSError(
-            f"The file downloaded from {url} failed its SHA-256 check and was "
-            f"removed ({exc}). {_hand_message(fname, path)}"
-        ) from exc
     except (requests.exceptions.RequestException, OSError) as exc:
         raise OSError(
             f"Could not download {fname} from {url} ({type(exc).__name__}: {exc}). "
             f"If this machine is offline: {_hand_message(fname, path)}"
         ) from exc
-    if expected is None:
-        _write_pin(path, _sha256(path))
-    return path
+    finally:
+        logger.removeFilter(_no_known_hash_advice)
+    return part
+
+
+def _no_known_hash_advice(record) -> bool:
+    # pooch advises pasting the digest of whatever arrived as 'known_hash'; wormsk
+    # checks or pins digests itself (and pins only a file that loads).
+    return not record.getMessage().startswith("SHA256 hash of downloaded file")
 
 
 def list_cached(data_home=None):
@@ -221,7 +378,7 @@ def list_cached(data_home=None):
     """
     import pandas as pd
 
-    home = get_data_home(data_home)
+    home = get_data_home(data_home, create=False)
     rows = []
     for fname, entry in REMOTE_FILES.items():
         path = home / entry["dataset"] / fname
@@ -270,8 +427,9 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
     Notes
     -----
     The SHA-256 of the file (``7531811c...``) is checked on every call; a file
-    that fails is deleted. Offline, or with no known link, this fails at once
-    with a message saying where to put the file by hand.
+    that fails is moved aside to ``WT_NoStim.mat.mismatch-<8 hex digits>``,
+    never loaded. Offline, or with no known link, this fails at once with a
+    message saying where to put the file by hand.
 
     Examples
     --------
@@ -280,6 +438,7 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
     """
     from ._kato import load_kato2015
 
+    _check_loader_kwargs(load_kato2015, kwargs)
     path = fetch_file("WT_NoStim.mat", data_home, download_if_missing, url)
     return load_kato2015(path, **kwargs)
 
@@ -309,8 +468,12 @@ def fetch_nichols2017(
 
     Notes
     -----
-    No digests are published for these files: each is pinned (SHA-256 stored
-    next to it as ``<file>.sha256``) at first download and checked after.
+    No digests are published for these files: the first copy that loads (a
+    download or a file put in the data home by hand) is pinned (its SHA-256
+    stored next to it as ``<file>.sha256``) and every later copy is checked
+    against the pin. A copy that does not load, or does not match the pin, is
+    moved aside to ``<file>.mismatch-<8 hex digits>``, never loaded; the error
+    names the pin. To pin another copy, delete ``<file>.sha256``.
 
     Examples
     --------
@@ -319,10 +482,29 @@ def fetch_nichols2017(
     """
     from ._nichols import load_nichols2017
 
-    files = list(files or ["n2_prelet.mat", "npr1_prelet.mat"])
+    _check_loader_kwargs(load_nichols2017, kwargs)
+    if isinstance(files, str):
+        raise ValueError(
+            f"files must be a list of file names; got the string {files!r}."
+        )
+    files = ["n2_prelet.mat", "npr1_prelet.mat"] if files is None else list(files)
+    if not files or len(set(files)) != len(files):
+        raise ValueError(
+            f"files must name each file to fetch once, at least one; got {files}."
+        )
+    if not isinstance(urls or {}, dict):
+        raise TypeError(f"urls must be a dict of file name -> link; got {urls!r}.")
     urls = dict(urls or {})
     unknown = sorted(set(urls) - set(files))
     if unknown:
         raise ValueError(f"urls names files not requested: {unknown}.")
-    paths = [fetch_file(f, data_home, download_if_missing, urls.get(f)) for f in files]
+    structure = {k: kwargs[k] for k in ("states_field", "state_codes") if k in kwargs}
+
+    def check(path):
+        load_nichols2017(path, neurons=[], nostate="label", **structure)
+
+    paths = [
+        fetch_file(f, data_home, download_if_missing, urls.get(f), check)
+        for f in files
+    ]
     return load_nichols2017(paths, **kwargs)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
-from ._matlab import elements, open_mat73, read, scalar, text
+from ._matlab import elements, open_mat, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    check_vocabulary,
+    frame_rate,
     frame_times,
     frames_by_rois,
     per_worm,
@@ -37,8 +39,10 @@ def load_kato2015(
 ):
     """Load the Kato et al. (2015) recordings from ``WT_NoStim.mat``.
 
-    The file is MATLAB v7.3 (HDF5). ``WT_NoStim`` may be a scalar struct whose
-    fields are per-worm cell arrays or a 1 x n struct array; both are read.
+    The published file is MATLAB v7.3 (HDF5, read with h5py); a copy saved in
+    an older MAT-file version (v5 to v7) is read with ``scipy.io.loadmat``.
+    ``WT_NoStim`` may be a scalar struct whose fields are per-worm cell arrays
+    or a 1 x n struct array; both are read.
 
     Parameters
     ----------
@@ -80,19 +84,17 @@ def load_kato2015(
     >>> X.shape[1]  # doctest: +SKIP
     30
     """
-    if states not in _VOCABULARIES:
-        raise ValueError(
-            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
-        )
-    with open_mat73(path) as f:
-        if variable not in f:
-            found = [k for k in f if not k.startswith("#")]
-            raise ValueError(f"{path} has no variable {variable!r}; it holds {found}.")
-        root = f[variable]
+    check_vocabulary(states, _VOCABULARIES)
+    source = f"{path}:{variable}"
+    with open_mat(path) as mat:
+        if variable not in mat.variables:
+            raise ValueError(
+                f"{path} has no variable {variable!r}; it holds {mat.variables}."
+            )
+        present = mat.fields(variable, source)
         wanted = ("NeuronNames", "deltaFOverF_bc", "deltaFOverF_deriv", "States",
                   "fps", "tv", "dataset")  # fmt: skip
-        fields = {k: read(root[k], f) for k in wanted if k in root}
-    source = f"{path}:{variable}"
+        fields = mat.read_fields(variable, [k for k in wanted if k in present])
     names = elements(fields.get("NeuronNames", np.empty(0, dtype=object)))
     n_worms = len(names)
     if n_worms == 0:
@@ -108,11 +110,11 @@ def load_kato2015(
     for k in range(n_worms):
         worm = f"kato{k}"
         rois = elements(names[k])
-        trace = frames_by_rois(traces[k])
+        trace = frames_by_rois(traces[k], f"Worm {worm}: deltaFOverF_bc")
         check_roi_count(worm, len(rois), trace, "deltaFOverF_bc")
         deriv = derivs[k]
         if deriv is not None:
-            deriv = frames_by_rois(deriv)
+            deriv = frames_by_rois(deriv, f"Worm {worm}: deltaFOverF_deriv")
             if deriv.size == 0:
                 deriv = None
             elif deriv.shape != trace.shape:
@@ -129,7 +131,7 @@ def load_kato2015(
         labels = states_from_indicators(
             state_structs[k], KATO_STATES, n_frames, f"Worm {worm}"
         )
-        fps = scalar(fps_values[k], f"worm {worm} fps")
+        fps = frame_rate(fps_values[k], worm)
         time = frame_times(tvs[k], n_frames, fps, worm, "tv")
         worms.append(
             WormRecording(

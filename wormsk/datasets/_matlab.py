@@ -1,4 +1,5 @@
-"""Reading MATLAB v7.3 MAT-files (HDF5 with MATLAB annotations) with h5py.
+"""Reading MAT-files: v7.3 (HDF5 with MATLAB annotations) with h5py, older
+versions with ``scipy.io.loadmat`` (:class:`open_mat` picks).
 
 What the layout looks like, and what this module undoes:
 
@@ -40,9 +41,7 @@ _NUMERIC = {
 
 def open_mat73(path) -> h5py.File:
     """Open a MATLAB v7.3 file for reading, with a clear error for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such MAT-file: {path}")
+    path = _existing_file(path)
     if not h5py.is_hdf5(path):
         raise ValueError(
             f"{path} is not a MATLAB v7.3 MAT-file (HDF5). The Kato and Nichols "
@@ -140,9 +139,176 @@ def elements(value) -> list:
     return [value]
 
 
+def _not_a_struct(source: str, kind: str, shape) -> ValueError:
+    return ValueError(
+        f"{source} is {kind} of shape {tuple(shape)}, not a struct: this file "
+        "does not have the layout of the published recordings."
+    )
+
+
+class _Mat73:
+    """A v7.3 MAT-file (HDF5) read lazily: only the fields asked for."""
+
+    def __init__(self, path: Path):
+        self.file = open_mat73(path)
+        self.variables = [k for k in self.file if not k.startswith("#")]
+
+    def fields(self, name: str, source: str) -> list[str]:
+        root = self.file[name]
+        if not isinstance(root, h5py.Group):
+            cls = matlab_class(root)
+            kind = f"a MATLAB {cls}" if cls else "an HDF5 dataset"
+            raise _not_a_struct(source, kind, root.shape)
+        return list(root)
+
+    def read_fields(self, name: str, keys) -> dict:
+        root = self.file[name]
+        return {k: read(root[k], self.file) for k in keys}
+
+    def close(self):
+        self.file.close()
+
+
+class _Mat5:
+    """A MATLAB v4/v5/v6/v7 MAT-file, read whole with ``scipy.io.loadmat``."""
+
+    def __init__(self, path: Path):
+        import scipy.io
+
+        try:
+            self.data = scipy.io.loadmat(str(path))
+        except Exception as exc:  # scipy raises several types on a bad file
+            raise ValueError(
+                f"{path} is neither a MATLAB v7.3 MAT-file (HDF5) nor an older "
+                f"MAT-file that scipy.io.loadmat can read: it is probably truncated "
+                f"or not a MAT-file; copy or download it again. scipy said: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self.variables = [k for k in self.data if not k.startswith("__")]
+
+    def fields(self, name: str, source: str) -> list[str]:
+        root = self.data[name]
+        if not (isinstance(root, np.ndarray) and root.dtype.names):
+            kind = f"a MATLAB {'cell' if root.dtype == object else root.dtype}"
+            raise _not_a_struct(source, kind, np.shape(root))
+        return list(root.dtype.names)
+
+    def read_fields(self, name: str, keys) -> dict:
+        element = self.data[name]
+        fields = element.dtype.names
+        if element.size != 1:  # a struct array: each field across its elements
+            return {k: from_loadmat(element[[k]])[k] for k in keys if k in fields}
+        return {k: from_loadmat(element.ravel()[0][k]) for k in keys}
+
+    def close(self):
+        pass
+
+
+class open_mat:  # noqa: N801 (used like open())
+    """Open a MAT-file of any version for reading its root structs.
+
+    v7.3 files (HDF5) are read with h5py, field by field; older versions (v4 to
+    v7) with ``scipy.io.loadmat``. Both give the values :func:`read` documents.
+    """
+
+    def __init__(self, path):
+        path = _existing_file(path)
+        self.mat = _Mat73(path) if h5py.is_hdf5(path) else _Mat5(path)
+        self.variables = self.mat.variables
+
+    def fields(self, name: str, source: str) -> list[str]:
+        """Field names of the root struct ``name``; anything else is refused."""
+        return self.mat.fields(name, source)
+
+    def read_fields(self, name: str, keys) -> dict:
+        """The values of the fields ``keys`` of the root struct ``name``."""
+        return self.mat.read_fields(name, keys)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.mat.close()
+
+
+def _existing_file(path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a directory, not a MAT-file; pass the path of the file "
+            "itself (for example <directory>/WT_NoStim.mat)."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"No such MAT-file: {path}")
+    return path
+
+
+def from_loadmat(value):
+    """A value from ``scipy.io.loadmat`` as :func:`read` returns it from v7.3.
+
+    loadmat gives structs as record arrays, cells as object arrays, char as
+    arrays of str and every numeric value at least 2-D; :func:`read` gives
+    dicts, object arrays in MATLAB shape, str (a list of str for a multi-row
+    char) and numeric arrays, so that the readers see one layout.
+    """
+    if not isinstance(value, np.ndarray):
+        raise ValueError(
+            f"Unsupported MATLAB value of type {type(value).__name__}; expected "
+            "numeric, logical, char, cell or struct."
+        )
+    if value.dtype.names:
+        if value.size == 0:
+            return np.empty((0,), dtype=object)
+        if value.size == 1:
+            element = value.ravel()[0]
+            return {n: from_loadmat(element[n]) for n in value.dtype.names}
+        out = {}
+        for n in value.dtype.names:
+            field = np.empty(value.shape, dtype=object)
+            for idx in np.ndindex(value.shape):
+                field[idx] = from_loadmat(value[idx][n])
+            out[n] = field
+        return out
+    if value.dtype == object:
+        if value.size == 0:
+            return np.empty((0,), dtype=object)
+        out = np.empty(value.shape, dtype=object)
+        for idx in np.ndindex(value.shape):
+            out[idx] = from_loadmat(value[idx])
+        return out
+    if value.dtype.kind == "U":
+        rows = [str(v) for v in value.ravel()]
+        if not rows or rows == [""]:
+            return ""
+        return rows[0] if len(rows) == 1 else rows
+    if value.size == 0:
+        return np.empty((0,))
+    if value.dtype.kind in "biuf":
+        return value
+    raise ValueError(
+        f"Unsupported MATLAB value of dtype {value.dtype}; expected numeric, "
+        "logical, char, cell or struct."
+    )
+
+
+def numeric(value, what: str) -> np.ndarray:
+    """A numeric or logical MATLAB value as a float array; text, cells and
+    structs are refused naming ``what``."""
+    if isinstance(value, (str, list)):
+        raise ValueError(f"{what} should be numeric; got the text {text(value)!r}.")
+    if isinstance(value, dict):
+        raise ValueError(
+            f"{what} should be numeric; got a struct with fields {sorted(value)}."
+        )
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        raise ValueError(f"{what} should be numeric; got a cell array.")
+    return arr.astype(float)
+
+
 def vector(value, what: str) -> np.ndarray:
     """A numeric MATLAB vector (row or column) as a flat float array."""
-    arr = np.asarray(value, dtype=float)
+    arr = numeric(value, what)
     if arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) > 1):
         raise ValueError(f"{what} should be a vector; got shape {arr.shape}.")
     return arr.ravel()
@@ -150,7 +316,7 @@ def vector(value, what: str) -> np.ndarray:
 
 def scalar(value, what: str) -> float:
     """A numeric MATLAB scalar as a float."""
-    arr = np.asarray(value, dtype=float).ravel()
+    arr = numeric(value, what).ravel()
     if arr.size != 1:
         raise ValueError(f"{what} should be a scalar; got {arr.size} values.")
     return float(arr[0])

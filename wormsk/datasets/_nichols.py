@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +16,13 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
-from ._matlab import elements, open_mat73, read, scalar, text
+from ._matlab import elements, numeric, open_mat, text
 from ._recordings import (
     WormRecording,
     assemble,
     check_roi_count,
+    check_vocabulary,
+    frame_rate,
     frame_times,
     frames_by_rois,
     per_worm,
@@ -43,20 +48,53 @@ optionally mapped to Wang et al.'s four states or forward/reverse.
 def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
     if isinstance(value, dict):
         return states_from_indicators(value, codes, n_frames, where)
-    arr = np.asarray(value, dtype=float).ravel()
+    arr = numeric(value, f"{where}: states").ravel()
     if arr.size != n_frames:
         raise ValueError(f"{where}: states have {arr.size} frames, traces {n_frames}.")
     labels = np.full(n_frames, NOSTATE, dtype=object)
     valid = np.isfinite(arr) & (arr >= 1) & (arr <= len(codes)) & (arr % 1 == 0)
     labels[valid] = np.asarray(codes, dtype=object)[arr[valid].astype(int) - 1]
+    # 0 and NaN mark unannotated frames; any other code has no name here.
+    unnamed = ~valid & np.isfinite(arr) & (arr != 0)
+    if unnamed.any():
+        warnings.warn(
+            f"{where}: {int(unnamed.sum())} of {n_frames} frames have state codes "
+            f"{sorted(set(arr[unnamed].tolist()))[:5]} that state_codes (1..."
+            f"{len(codes)}: {list(codes)}) does not name: they are labelled "
+            f"'{NOSTATE}' and dropped unless nostate='label'. Pass state_codes "
+            "naming every code.",
+            UserWarning,
+            stacklevel=4,
+        )
     return labels
+
+
+def _check_state_codes(state_codes) -> tuple[str, ...]:
+    if isinstance(state_codes, str) or not isinstance(state_codes, Iterable):
+        raise TypeError(
+            f"state_codes must be a list of state names (code 1, 2, ...); got "
+            f"{state_codes!r}."
+        )
+    codes = tuple(state_codes)
+    if (
+        not codes
+        or not all(isinstance(c, str) and c for c in codes)
+        or len(set(codes)) != len(codes)
+        or NOSTATE in codes
+    ):
+        raise ValueError(
+            "state_codes must name each code's state once, as non-empty strings "
+            f"other than {NOSTATE!r} (which marks frames without a state); got "
+            f"{list(codes)}."
+        )
+    return codes
 
 
 def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     stem = path.stem
-    with open_mat73(path) as f:
-        roots = [k for k in f if not k.startswith("#")]
-        if stem in f:
+    with open_mat(path) as mat:
+        roots = mat.variables
+        if stem in roots:
             root_name = stem
         elif len(roots) == 1:
             root_name = roots[0]
@@ -65,17 +103,17 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
                 f"{path}: expected a root variable named {stem!r} (the file stem); "
                 f"found {roots}."
             )
-        root = f[root_name]
-        lookup = {k.lower(): k for k in root}
+        present = mat.fields(root_name, f"{path}:{root_name}")
+        lookup = {k.lower(): k for k in present}
         state_key = lookup.get(states_field.lower())
         if state_key is None:
             raise ValueError(
                 f"{path}: no states field {states_field!r}; fields present: "
-                f"{sorted(root)}. Pass states_field=..."
+                f"{sorted(present)}. Pass states_field=..."
             )
         wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
-        fields = {k: read(root[k], f) for k in wanted if k in root}
-        fields["_states"] = read(root[state_key], f)
+        fields = mat.read_fields(root_name, [k for k in wanted if k in present])
+        fields["_states"] = mat.read_fields(root_name, [state_key])[state_key]
     source = f"{path}:{root_name}"
     ids = elements(fields.get("IDs", np.empty(0, dtype=object)))
     n_worms = len(ids)
@@ -91,16 +129,16 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     for k in range(n_worms):
         worm = f"{stem}_{k}"
         rois = elements(ids[k])
-        trace = frames_by_rois(traces[k])
+        trace = frames_by_rois(traces[k], f"Worm {worm}: traces")
         check_roi_count(worm, len(rois), trace, "traces")
         n_frames = trace.shape[0]
-        fps = scalar(fps_values[k], f"worm {worm} fps")
+        fps = frame_rate(fps_values[k], worm)
         labels = _state_labels(state_values[k], n_frames, codes, f"Worm {worm}")
         time = frame_times(tvs[k], n_frames, fps, worm, "timeVectorSeconds")
         frame = np.arange(n_frames)
         deriv = difs[k]
         if deriv is not None:
-            deriv = frames_by_rois(deriv)
+            deriv = frames_by_rois(deriv, f"Worm {worm}: tracesDif")
             check_roi_count(worm, len(rois), deriv, "tracesDif")
             if deriv.shape[0] == n_frames - 1:
                 # Backward difference: frame t sees traces[t] - traces[t-1], never
@@ -138,7 +176,8 @@ def load_nichols2017(
 ):
     """Load Nichols et al. (2017) recordings from one or more MAT-files.
 
-    Each file (e.g. ``n2_prelet.mat``, ``npr1_prelet.mat``) is MATLAB v7.3 with a
+    Each file (e.g. ``n2_prelet.mat``, ``npr1_prelet.mat``) is MATLAB v7.3 (read
+    with h5py; older MAT-file versions are read with ``scipy.io.loadmat``) with a
     root struct named after the file stem, holding per worm ``IDs``, ``traces``
     (bleach-corrected, frames x ROIs), ``tracesDif`` (one frame shorter),
     ``timeVectorSeconds``, ``fps``, ``dataset`` and the behavioural states.
@@ -182,13 +221,19 @@ def load_nichols2017(
     >>> X, y = load_nichols2017(["n2_prelet.mat", "npr1_prelet.mat"],
     ...                         return_X_y=True)  # doctest: +SKIP
     """
-    if states not in _VOCABULARIES:
-        raise ValueError(
-            f"states must be one of {sorted(_VOCABULARIES)}; got {states!r}."
-        )
-    if isinstance(paths, (str, Path)):
+    check_vocabulary(states, _VOCABULARIES)
+    if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, Iterable) or not all(
+        isinstance(p, (str, os.PathLike)) for p in paths
+    ):
+        raise TypeError(
+            f"paths must be a path or a list of paths to MAT-files; got {paths!r}."
+        )
     paths = [Path(p) for p in paths]
+    if not isinstance(states_field, str):
+        raise TypeError(f"states_field must be a str; got {states_field!r}.")
+    state_codes = _check_state_codes(state_codes)
     if not paths:
         raise ValueError("paths must name at least one MAT-file.")
     stems = [p.stem for p in paths]
@@ -200,7 +245,7 @@ def load_nichols2017(
         )
     worms, sources = [], []
     for path in paths:
-        file_worms, source = _read_file(path, states_field, tuple(state_codes))
+        file_worms, source = _read_file(path, states_field, state_codes)
         worms.extend(file_worms)
         sources.append(source)
     mapping = "raw" if states == "nichols4" else states

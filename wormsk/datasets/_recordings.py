@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._constants import NOSTATE, map_states, neuron_list
-from ._matlab import elements, unique_name, vector
+from ._matlab import elements, numeric, scalar, unique_name, vector
 
 
 @dataclass
@@ -35,6 +36,14 @@ def roi_index(worm: WormRecording) -> dict[str, list[int]]:
         if name is not None:
             index.setdefault(name, []).append(i)
     return index
+
+
+def check_vocabulary(states, vocabularies: dict) -> None:
+    """Refuse a ``states=`` that names no vocabulary of the reader."""
+    if not isinstance(states, str) or states not in vocabularies:
+        raise ValueError(
+            f"states must be one of {sorted(vocabularies)}; got {states!r}."
+        )
 
 
 def check_roi_count(worm: str, n_names: int, array: np.ndarray, what: str) -> None:
@@ -71,19 +80,46 @@ def per_worm(
     return values
 
 
-def frames_by_rois(value) -> np.ndarray:
+def frames_by_rois(value, what: str) -> np.ndarray:
     """A per-worm frames x ROIs array as float."""
-    return np.atleast_2d(np.asarray(value, dtype=float))
+    return np.atleast_2d(numeric(value, what))
+
+
+def frame_rate(value, worm: str, field: str = "fps") -> float:
+    """A worm's frames per second: one positive, finite number."""
+    fps = scalar(value, f"Worm {worm}: {field}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(
+            f"Worm {worm}: {field} is {fps!r}; the frame rate must be a positive, "
+            "finite number of frames per second (derivatives and times are computed "
+            "from it)."
+        )
+    return fps
 
 
 def frame_times(value, n_frames: int, fps: float, worm: str, field: str):
     """Seconds of each frame: the file's time vector, else frame / fps."""
     if value is None:
         return np.arange(n_frames) / fps
-    time = vector(value, f"worm {worm} {field}")
+    time = vector(value, f"Worm {worm}: {field}")
     if time.size != n_frames:
         raise ValueError(
             f"Worm {worm}: {field} has {time.size} frames, the traces {n_frames}."
+        )
+    bad = ~np.isfinite(time)
+    if bad.any():
+        raise ValueError(
+            f"Worm {worm}: {field} has {int(bad.sum())} non-finite value(s), the "
+            f"first at frame {int(np.argmax(bad))}; times must be finite seconds."
+        )
+    step = np.diff(time)
+    if (step <= 0).any():
+        i = int(np.argmax(step <= 0))
+        raise ValueError(
+            f"Worm {worm}: {field} does not increase: frame {i + 1} is at "
+            f"{float(time[i + 1])!r} s after frame {i} at {float(time[i])!r} s. A "
+            "time vector "
+            "must be strictly increasing."
         )
     return time
 
@@ -95,12 +131,13 @@ def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: s
     otherwise (none, several, or the ``nostate`` indicator) it is ``nostate``.
     """
     lookup = {str(k).lower(): k for k in indicators}
-    stack, names = [], []
+    stack, names, absent = [], [], []
     for state in vocabulary:
         key = lookup.get(state.lower())
         if key is None:
+            absent.append(state)
             continue
-        vec = np.asarray(indicators[key], dtype=float).ravel()
+        vec = numeric(indicators[key], f"{where}: state vector {key!r}").ravel()
         if vec.size != n_frames:
             raise ValueError(
                 f"{where}: state vector {key!r} has {vec.size} frames, the traces "
@@ -117,6 +154,26 @@ def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: s
     labels = np.full(n_frames, NOSTATE, dtype=object)
     single = on.sum(axis=1) == 1
     labels[single] = np.asarray(names, dtype=object)[on[single].argmax(axis=1)]
+    if absent:
+        # A frame with no indicator on may belong to the state whose indicator is
+        # absent: it becomes nostate (dropped by default), which must not pass
+        # silently.
+        key = lookup.get(NOSTATE)
+        marked = np.zeros(n_frames, bool) if key is None else np.nan_to_num(
+            numeric(indicators[key], f"{where}: state vector {key!r}").ravel()
+        ) > 0.5
+        lost = int(((on.sum(axis=1) == 0) & ~marked).sum())
+        if lost:
+            others = sorted(set(map(str, indicators)) - set(names) - {str(key)})
+            warnings.warn(
+                f"{where}: the states struct has no indicator for {absent}, and "
+                f"{lost} of {n_frames} frames have no state without it (no "
+                f"indicator on, '{NOSTATE}' not set): they are labelled "
+                f"'{NOSTATE}' and dropped unless nostate='label'."
+                + (f" Fields that are not states: {others}." if others else ""),
+                UserWarning,
+                stacklevel=4,
+            )
     return labels
 
 
@@ -133,6 +190,8 @@ def assemble(
     """Select neurons by name in every worm and build the Bunch of the contract."""
     if nostate not in ("drop", "label"):
         raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    if not isinstance(return_X_y, (bool, np.bool_)):
+        raise ValueError(f"return_X_y must be True or False; got {return_X_y!r}.")
     indices = [roi_index(w) for w in worms]
     if neurons is None:
         common = set.intersection(*(set(ix) for ix in indices)) if indices else set()
