@@ -136,8 +136,8 @@ print(f"wrote {path.name}: {path.stat().st_size / 1e3:.0f} kB")
 # ---------
 # Put in the data home, our miniature file is *not* the published
 # ``WT_NoStim.mat``: its SHA-256 differs from the digest wormsk knows, so the
-# fetcher removes it and refuses to load it. A truncated or tampered download
-# meets the same fate.
+# fetcher moves it aside (to ``WT_NoStim.mat.mismatch-<8 hex digits>``) and refuses
+# to load it. A truncated or tampered download meets the same fate.
 cached = data_home / "kato2015" / "WT_NoStim.mat"
 shutil.copy(path, cached)
 try:
