@@ -686,7 +686,13 @@ def _report_folder(out: Path):
     """
     out = Path(out).absolute()
     missing = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(
+            f"--out {out}: cannot create the folder {out.parent} ({exc.strerror}); "
+            "give a folder in a writable place."
+        ) from None
     lock = out.parent / f".{out.name}.lock"
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
