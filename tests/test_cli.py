@@ -70,6 +70,7 @@ def test_info_lists_versions_data_home_and_cache(tmp_path, monkeypatch, capsys):
         (["--out", "{tmp}/afile"], "--out", "is a file, not a folder"),
         (["--out", "{tmp}/other"], "--out", "give a new or empty folder"),
         (["--data", "simulated", "--kato", "{tmp}/k.mat"], "--data", "cannot be"),
+        (["--bogus"], "unrecognized arguments: --bogus", "--bogus"),
     ],
 )
 def test_bad_flags_fail_before_anything_is_printed_or_written(

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from wormsk import __version__
+from wormsk._utils import is_integer
 
 EXPERIMENTS = ("forward-reverse", "seven-states", "four-states", "trajectory", "graph")
 _TITLES = {
@@ -118,15 +119,9 @@ def check_reproduce_args(kato, nichols, out, n_jobs, random_state) -> None:
 
     Run before anything is printed or written, so that a bad flag costs nothing.
     """
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or (
-        n_jobs < 1 and n_jobs != -1
-    ):
+    if not is_integer(n_jobs) or (n_jobs < 1 and n_jobs != -1):
         raise ValueError(f"--jobs must be an integer >= 1 or -1; got {n_jobs!r}.")
-    if random_state is not None and (
-        isinstance(random_state, bool)
-        or not isinstance(random_state, (int, np.integer))
-        or random_state < 0
-    ):
+    if random_state is not None and (not is_integer(random_state) or random_state < 0):
         raise ValueError(
             f"--random-state must be an integer >= 0; got {random_state!r}."
         )
@@ -245,17 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
         "CPU cores, at most 4; -1: all cores)",
     )
 
-    sub.add_parser(
+    info = sub.add_parser(
         "info",
         help="versions, data home and cached datasets",
         description="Print versions, the data home and which datasets are cached.",
     )
+    info.set_defaults(subparser=info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Said with the subcommand's usage line, as its other errors are.
+        getattr(args, "subparser", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help()
         return 0

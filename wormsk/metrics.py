@@ -246,12 +246,9 @@ def graph_similarity(
     from sklearn.metrics import roc_auc_score
     from sklearn.utils import check_random_state
 
-    if (
-        isinstance(n_shuffles, bool)
-        or not isinstance(n_shuffles, (int, np.integer))
-        or n_shuffles < 1
-    ):
-        raise ValueError(f"n_shuffles must be a positive integer; got {n_shuffles!r}.")
+    from wormsk._utils import check_positive_int
+
+    n_shuffles = check_positive_int(n_shuffles, "n_shuffles")
     if isinstance(weights, pd.DataFrame) and isinstance(adjacency, pd.DataFrame):
         missing = [n for n in weights.index if n not in adjacency.index]
         if missing or list(weights.index) != list(weights.columns):
@@ -292,8 +289,8 @@ def graph_similarity(
 
     observed = scores(w)
     rng = check_random_state(random_state)
-    shuffled = np.empty((int(n_shuffles), 2))
-    for k in range(int(n_shuffles)):
+    shuffled = np.empty((n_shuffles, 2))
+    for k in range(n_shuffles):
         order = rng.permutation(w.shape[0])
         shuffled[k] = scores(w[np.ix_(order, order)])
     return pd.DataFrame(
