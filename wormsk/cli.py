@@ -920,6 +920,11 @@ def _reproduce_into(
         if _figure(folder, name, func, *args, **kwargs):
             files.append(f"{name}.png")
             sections.append(f"![{caption}]({name}.png)\n\n*{caption}*\n")
+        else:
+            sections.append(
+                f"**Skipped:** figure {name}.png: it needs matplotlib. Add it with "
+                '`pip install "wormsk[reproduce]"` (or `wormsk[plot]`) and run again.\n'
+            )
 
     with warnings.catch_warnings(record=True) as caught:
         # Collected and listed once at the end: per-fit warnings would bury the
