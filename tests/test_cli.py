@@ -170,6 +170,21 @@ def test_interrupt_exits_130_and_keeps_the_previous_report(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no partial, lock
 
 
+def test_leftovers_of_a_killed_run_are_cleared_and_its_old_report_restored(tmp_path):
+    out = tmp_path / "rep"
+    (tmp_path / ".rep.partial-abc").mkdir()  # killed while writing
+    (tmp_path / ".rep.partial-abc" / "half.csv").write_text("x")
+    old = tmp_path / ".rep.old-def" / "report"  # killed between the two renames
+    old.mkdir(parents=True)
+    (old / "report.md").write_text("# kept\n")
+    with pytest.raises(RuntimeError), cli._report_folder(out) as folder:
+        assert (out / "report.md").read_text() == "# kept\n"
+        (folder / "new.csv").write_text("y")
+        raise RuntimeError("this run fails too")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+
+
 def test_rerun_replaces_the_report_whole(tmp_path, capsys):
     out = tmp_path / "rep"
     _old_report(out)

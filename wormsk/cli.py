@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import importlib.metadata
 import os
 import platform
@@ -677,6 +678,21 @@ def _lock_message(lock: Path, out: Path) -> str:
     )
 
 
+def _clear_leftovers(out: Path) -> None:
+    """Remove what a killed run left beside ``out`` (only called under the lock).
+
+    A run killed between its two renames leaves the previous report in an
+    ``.old-*`` folder and no ``out``: that report is put back first.
+    """
+    name = glob.escape(out.name)
+    for old in sorted(out.parent.glob(f".{name}.old-*")):
+        if not out.exists() and (old / "report").is_dir():
+            os.replace(old / "report", out)
+        shutil.rmtree(old, ignore_errors=True)
+    for partial in out.parent.glob(f".{name}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _report_folder(out: Path):
     """Yield a fresh sibling folder to write into; swap it in for ``out`` on success.
@@ -703,6 +719,7 @@ def _report_folder(out: Path):
     try:
         os.write(fd, f"{os.getpid()} wormsk reproduce\n".encode())
         os.close(fd)
+        _clear_leftovers(out)
         partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
             partial.chmod(0o755)
