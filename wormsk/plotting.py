@@ -292,7 +292,7 @@ def plot_trajectory_error(
     """
     _require_columns(errors, ("model", "step", metric), "errors")
     keys = ["model", "training"] if "training" in errors.columns else ["model"]
-    fig = _figure((5.5, 4))
+    fig = _figure((5.5, 5.6))
     ax = fig.add_subplot()
     styles = ["-", "--", ":", "-."]
     trainings = (
@@ -336,8 +336,10 @@ def plot_trajectory_error(
         {"mae": "mean absolute error", "mse": "mean squared error"}.get(metric, metric)
     )
     ax.set_title(title or "Trajectory forecast error on unseen worms")
+    ax.set_ylim(bottom=0)  # errors from 0: differences are not magnified
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # Below the axes: inside, the long labels would hide the curves.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return fig
 
 
