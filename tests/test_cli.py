@@ -1,13 +1,16 @@
+import importlib.util
 import io
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from _matfile import Cell, write_mat73
 
-from wormsk import __version__
+from wormsk import __version__, cli
 from wormsk.cli import Progress, main, markdown_table
 from wormsk.datasets import DATA_HOME_ENV, KATO_STATES, make_worms
 
@@ -53,15 +56,206 @@ def test_info_lists_versions_data_home_and_cache(tmp_path, monkeypatch, capsys):
     assert "not cached" not in lines["WT_NoStim.mat"]
 
 
-def test_bad_arguments_are_reported(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "args, flag, advice",
+    [
+        (["--jobs", "0"], "--jobs", "integer >= 1 or -1"),
+        (["--jobs", "two"], "--jobs", "integer >= 1 or -1"),
+        (["--random-state", "-1"], "--random-state", "integer >= 0"),
+        (["--nichols", "fetch"], "--nichols needs --kato", "--kato"),
+        (["--kato", "fetch"], "--kato fetch", "put it at"),
+        (["--kato", "{tmp}/missing.mat"], "--kato", "no such file"),
+        (["--kato", "{tmp}/k.mat", "--nichols", "fetch", "{tmp}/k.mat"], "--nichols",
+         "not both"),
+        (["--out", "{tmp}/afile"], "--out", "is a file, not a folder"),
+        (["--out", "{tmp}/other"], "--out", "give a new or empty folder"),
+        (["--data", "simulated", "--kato", "{tmp}/k.mat"], "--data", "cannot be"),
+        (["--bogus"], "unrecognized arguments: --bogus", "--bogus"),
+    ],
+)
+def test_bad_flags_fail_before_anything_is_printed_or_written(
+    tmp_path, monkeypatch, capsys, args, flag, advice
+):
+    monkeypatch.setenv(DATA_HOME_ENV, str(tmp_path / "home"))
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "k.mat").write_bytes(b"x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("someone else's")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     with pytest.raises(SystemExit) as exc:
-        main(["reproduce", "--nichols", "fetch", "--out", str(tmp_path)])
+        main(["reproduce", "--preset", "tiny", "--out", str(tmp_path / "r"), *args])
     assert exc.value.code == 2
-    assert "--nichols needs --kato" in capsys.readouterr().err
-    code = main(["reproduce", "--kato", str(tmp_path / "missing.mat"), "--preset",
-                 "tiny", "--out", str(tmp_path / "r")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no header
+    # argparse style: the subcommand's usage line, then "wormsk reproduce: error:"
+    assert captured.err.startswith("usage: wormsk reproduce ")
+    assert f"wormsk reproduce: error: {flag}" in captured.err.replace(
+        "argument ", ""
+    )
+    assert advice in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+    assert (tmp_path / "other" / "notes.txt").read_text() == "someone else's"
+
+
+def test_kato_fetch_is_not_offered_as_a_download():
+    help_text = _run("reproduce", "--help").stdout
+    assert "cannot download it yet" in " ".join(help_text.split())
+    assert "'fetch' to download it once" not in help_text
+
+
+def test_failed_run_leaves_no_out_folder(tmp_path, capsys):
+    bad = tmp_path / "WT_NoStim.mat"
+    bad.write_bytes(b"not a MAT-file")
+    out = tmp_path / "new" / "report"
+    code = main(["reproduce", "--kato", str(bad), "--preset", "tiny", "--out",
+                 str(out), "--jobs", "1"])  # fmt: skip
     assert code == 1
     assert "wormsk reproduce: error:" in capsys.readouterr().err
+    # Neither --out nor the parent this run created, nor a partial folder or lock.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["WT_NoStim.mat"]
+
+
+def test_info_does_not_create_the_data_home(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "never"
+    monkeypatch.setenv(DATA_HOME_ENV, str(home))
+    assert main(["info"]) == 0
+    assert "does not exist yet" in capsys.readouterr().out
+    assert not home.exists()
+    home.write_text("a file where the data home should be")
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err
+    assert f"the data home {home} is a file" in err and DATA_HOME_ENV in err
+
+
+def _old_report(folder):
+    folder.mkdir()
+    (folder / "report.md").write_text("# the previous run\n")
+    (folder / "old.csv").write_text("a\n1\n")
+    return {p.name: p.read_text() for p in folder.iterdir()}
+
+
+def test_a_locked_report_folder_is_refused_and_left_alone(tmp_path, capsys):
+    out = tmp_path / "rep"
+    before = _old_report(out)
+    lock = tmp_path / ".rep.lock"
+    lock.write_text("999999999 wormsk reproduce\n")
+    code = main(["reproduce", "--preset", "tiny", "--out", str(out), "--jobs", "1"])
+    assert code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"lock file {lock} exists" in err and f"delete {lock}" in err
+    assert "stale" in err  # no process 999999999
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert lock.exists()  # somebody else's lock is not ours to remove
+
+
+def test_interrupt_exits_130_and_keeps_the_previous_report(tmp_path):
+    out = tmp_path / "rep"
+    before = _old_report(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wormsk.cli", "reproduce", "--preset", "tiny",
+         "--jobs", "1", "--out", str(out)],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The header is printed once the data are ready; the fits follow.
+    assert "data: simulated" in proc.stdout.readline() + proc.stdout.readline()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was written" in err
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no partial, lock
+
+
+def test_leftovers_of_a_killed_run_are_cleared_and_its_old_report_restored(tmp_path):
+    out = tmp_path / "rep"
+    (tmp_path / ".rep.partial-abc").mkdir()  # killed while writing
+    (tmp_path / ".rep.partial-abc" / "half.csv").write_text("x")
+    old = tmp_path / ".rep.old-def" / "report"  # killed between the two renames
+    old.mkdir(parents=True)
+    (old / "report.md").write_text("# kept\n")
+    with pytest.raises(RuntimeError), cli._report_folder(out) as folder:
+        assert (out / "report.md").read_text() == "# kept\n"
+        (folder / "new.csv").write_text("y")
+        raise RuntimeError("this run fails too")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+
+
+def test_rerun_replaces_the_report_whole(tmp_path, capsys):
+    out = tmp_path / "rep"
+    _old_report(out)
+    code = main(["reproduce", "--preset", "tiny", "--out", str(out), "--jobs", "1",
+                 "--experiments", "seven-states"])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.md", "seven_states_scores.csv", "seven_states_summary.csv",
+    ]  # fmt: skip
+    assert "# the previous run" not in (out / "report.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_reproduce_without_the_connectome_package_says_what_it_skipped(
+    tmp_path, monkeypatch, capsys
+):
+    find_spec = importlib.util.find_spec
+
+    def without_atlas(name, *args, **kwargs):
+        return None if name == "wormneuroatlas" else find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_atlas)
+    out = tmp_path / "rep"
+    code = main(["reproduce", "--preset", "tiny", "--out", str(out), "--jobs", "1",
+                 "--experiments", "forward-reverse", "graph"])  # fmt: skip
+    assert code == 0
+    report = (out / "report.md").read_text()
+    assert "**Skipped:**" in report and 'pip install "wormsk[reproduce]"' in report
+    summary = pd.read_csv(out / "forward_reverse_summary.csv")
+    assert "Connectome GNN" not in set(summary["model"])
+    assert not (out / "inferred_graph.csv").exists()
+    assert "Skipped:" in capsys.readouterr().out
+
+
+def test_report_tables_show_majority_rows_chance_and_spread():
+    scores = pd.DataFrame(
+        {
+            "model": ["GNN", "GNN", cli.MAJORITY, cli.MAJORITY] * 2,
+            "evaluation": ["unseen"] * 8,
+            "n_train_worms": [1] * 4 + [2] * 4,
+            "accuracy": [0.8, 0.7, 0.5, 0.6, 0.9, 0.85, 0.55, 0.55],
+        }
+    )
+    summary, display = cli._accuracy_tables("four-states", scores, real=False)
+    table = cli.markdown_table(cli._with_chance(display, 4))
+    assert "| Majority class | unseen | 1 | 2 | 0.550 ± 0.071 |" in table
+    assert table.splitlines()[-1] == "| chance (1/4) |  |  |  | 0.250 |"
+    shares = cli._state_shares(["fwd", "fwd", "rev1", "dt", "vt", "nostate"], "four")
+    assert shares.to_dict() == {"forward": 0.4, "reverse": 0.2, "dorsal_turn": 0.2,
+                                "ventral_turn": 0.2}  # fmt: skip
+    note = cli._baseline_note(shares, scores)
+    assert "chance is 1/k = 0.250 (k = 4 states" in note
+    assert "forward, is 0.400" in note and "`Majority class` row" in note
+    assert "Majority class" not in cli._baseline_note(shares, scores[:2])
+    assert cli._spread_note(summary, "combinations") == (
+        "mean ± standard deviation over n = 2 combinations"
+    )
+
+
+def test_no_change_verdict_in_words():
+    rows = []
+    for step, base in [(1, 0.10), (2, 0.20), (3, 0.30)]:
+        rows += [("no change", "none", step, base), ("GNN", "all", step, base - 0.05),
+                 ("MLP", "all", step, base), ("GRU", "all", step, base + 0.01 * (
+                     step == 3) - 0.01 * (step < 3))]  # fmt: skip
+    summary = pd.DataFrame(rows, columns=["model", "training", "step", "mae"])
+    text = cli._no_change_note(summary)
+    assert "MLP (all) at steps 1-3 (every step)" in text
+    assert "GRU (all) at step 3;" not in text and "GRU (all) at step 3" in text
+    assert "Below no change at every step: GNN (all)" in text
+    assert cli._ranges([5, 1, 2, 3, 7, 8]) == "1-3, 5, 7-8"
 
 
 def test_progress_line_reports_elapsed_and_remaining():
@@ -122,6 +316,13 @@ def test_reproduce_simulated_writes_every_table_and_figure(tmp_path, capsys):
     assert "NOT comparable" in report and "preset: tiny" in report
     assert "![" in report and "(confusion_matrix_unseen.png)" in report
     assert report.count("\n## ") >= 6
+    assert "| chance (1/2) | 0.500 | 0.500 |" in report
+    assert "| chance (1/4) |" in report and "chance is 1/k = 0.143" in report
+    assert "mean ± standard deviation over n = 3 held-out worms" in report
+    assert "The `no change` row repeats the last observed frame" in report
+    assert "| AUROC |" in report and "label-shuffled" in report
+    assert "(unseen: not in training)" in report
+    assert "| rev1 | reversal, phase 1 | reverse | reverse |" in report
     assert "paper" not in tables["four_states_summary"].columns
 
 

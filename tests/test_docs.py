@@ -225,3 +225,55 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     for script in EXAMPLES:
         assert (html / "auto_examples" / f"{script.stem}.html").is_file(), script.name
     assert (html / "generated" / "wormsk.models.GNNClassifier.html").is_file()
+
+
+# --- README ------------------------------------------------------------------
+README = ROOT / "README.md"
+
+
+def _readme_command(kind: str) -> str:
+    lines = README.read_text().splitlines()
+    start = next(
+        i for i, line in enumerate(lines) if line.startswith(f"<!-- ci:{kind}-command")
+    )
+    assert lines[start + 1] == "```bash" and lines[start + 3] == "```"
+    return lines[start + 2]
+
+
+def test_readme_quickstart_is_what_ci_runs():
+    """CPU note first; CI runs the two commands; the main job installs its needs."""
+    tomllib = pytest.importorskip("tomllib")
+    text = README.read_text()
+    quickstart = text[text.index("## Quickstart") :]
+    assert (
+        quickstart.index("download.pytorch.org/whl/cpu")
+        < quickstart.index("<!-- ci:test-command")
+        < quickstart.index("<!-- ci:main-command")
+    )
+    run = (ROOT / ".ci" / "run").read_text()
+    test_command = _readme_command("test")
+    assert f"TEST_COMMAND='{test_command}'" in run
+    assert run.rstrip().splitlines()[-1] == test_command  # pytest's output closes CI
+    assert "readme_command main" in run
+    main = re.fullmatch(
+        r'pip install -e "\.\[(\w+)\]" && wormsk reproduce --quick',
+        _readme_command("main"),
+    )
+    assert main, "the main job installs one extra and runs reproduce --quick"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    needs = {re.split(r"[<>=!~ ]", dep)[0] for dep in extras[main.group(1)]}
+    # reproduce's full report: figures (matplotlib) and the connectome.
+    assert {"matplotlib", "wormneuroatlas"} <= needs
+
+
+def test_readme_python_blocks_parse_and_kato_fetch_is_not_offered():
+    text = README.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        ast.parse(block)
+        assert "print(f\"" in block  # labelled output
+    assert "--kato fetch --nichols" not in text
+    assert "TIMING" not in text and "OUTPUT" not in text

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from wormsk.metrics import make_trajectory_scorer, trajectory_error
+from wormsk.metrics import graph_similarity, make_trajectory_scorer, trajectory_error
 
 
 def test_trajectory_error_hand_computed():
@@ -103,3 +103,87 @@ def test_scorer_in_grid_search_prefers_the_better_forecaster():
     ).fit(X, Y)
     assert search.best_params_ == {"shift": 1.0}
     assert search.best_score_ == pytest.approx(0.0)
+
+
+# --- graph_similarity ---------------------------------------------------------
+def _random_graph(n=25, p=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    A = (rng.random((n, n)) < p).astype(float)
+    np.fill_diagonal(A, 0.0)
+    return A, rng
+
+
+def test_graph_similarity_known_answers():
+    A, rng = _random_graph()
+    exact = graph_similarity(A * 0.8 + 0.1, A, n_shuffles=50, random_state=0)
+    assert exact.loc["AUROC", "inferred"] == 1.0
+    assert exact.loc["Spearman", "inferred"] == pytest.approx(1.0)
+    # Label shuffles of a graph that carries the reference sit near chance.
+    assert abs(exact.loc["AUROC", "shuffled_mean"] - 0.5) < 0.05
+    assert abs(exact.loc["Spearman", "shuffled_mean"]) < 0.05
+    assert exact.loc["AUROC", "shuffled_sd"] > 0
+    assert exact.loc["AUROC", "p_value"] == pytest.approx(1 / 51)
+    assert exact["n_pairs"].eq(25 * 24).all()
+    inverted = graph_similarity(-A, A, n_shuffles=10, random_state=0)
+    assert inverted.loc["AUROC", "inferred"] == 0.0
+    assert inverted.loc["Spearman", "inferred"] == pytest.approx(-1.0)
+    assert inverted.loc["AUROC", "p_value"] == 1.0
+    # Unrelated weights score like their own shuffles.
+    noise = graph_similarity(rng.random(A.shape), A, n_shuffles=100, random_state=0)
+    row = noise.loc["AUROC"]
+    assert abs(row["inferred"] - row["shuffled_mean"]) < 3 * row["shuffled_sd"]
+
+
+def test_graph_similarity_hand_computed_and_ignores_self_loops():
+    # Off-diagonal pairs: edges 0.9 and 0.5; non-edges 0.1, 0.1, 0.1, 0.5 (the
+    # diagonal's 9s are ignored). 0.9 beats all 4, 0.5 beats 3 and ties 1:
+    # AUROC = (4 + 3.5) / 8.
+    A = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=float)
+    W = np.array([[9, 0.9, 0.1], [0.5, 9, 0.1], [0.5, 0.1, 9]])
+    scores = graph_similarity(W, A, n_shuffles=5, random_state=0)
+    assert scores.loc["AUROC", "inferred"] == pytest.approx(7.5 / 8)
+    assert scores.loc["AUROC", "n_pairs"] == 6
+
+
+def test_graph_similarity_aligns_labels_skips_nan_and_is_seeded():
+    A, rng = _random_graph(n=8, p=0.4, seed=1)
+    names = [f"N{i}" for i in range(8)]
+    W = A + rng.normal(0, 0.5, A.shape)
+    frame = pd.DataFrame(W, index=names, columns=names)
+    reordered = pd.DataFrame(A, index=names, columns=names).iloc[::-1, ::-1]
+    a = graph_similarity(frame, reordered, n_shuffles=30, random_state=3)
+    b = graph_similarity(W, A, n_shuffles=30, random_state=3)
+    pd.testing.assert_frame_equal(a, b)
+    holed = W.copy()
+    holed[0, :] = np.nan
+    with_nan = graph_similarity(holed, A, n_shuffles=5, random_state=0)
+    assert with_nan.loc["AUROC", "n_pairs"] == 8 * 7 - 7
+    assert np.isfinite(with_nan.to_numpy()).all()
+    assert np.isnan(holed[0]).all() and not np.isnan(W).any()  # inputs untouched
+
+
+@pytest.mark.parametrize(
+    "weights, adjacency, match",
+    [
+        (np.ones((3, 2)), np.ones((3, 2)), "square"),
+        (np.ones((3, 3)), np.ones((4, 4)), "same neurons"),
+        (np.ones((3, 3)), np.zeros((3, 3)), "no edge"),
+        (np.ones((3, 3)), np.ones((3, 3)), "no non-edge"),
+        (np.full((3, 3), np.inf), np.eye(3)[::-1], "infinity"),
+    ],
+)
+def test_graph_similarity_rejects_bad_input(weights, adjacency, match):
+    with pytest.raises(ValueError, match=match):
+        graph_similarity(weights, adjacency)
+
+
+def test_graph_similarity_rejects_bad_shuffles_and_labels():
+    A, _ = _random_graph(n=4, p=0.5)
+    with pytest.raises(ValueError, match="n_shuffles"):
+        graph_similarity(A, A, n_shuffles=0)
+    names = list("abcd")
+    with pytest.raises(ValueError, match="lacks"):
+        graph_similarity(
+            pd.DataFrame(A, index=names, columns=names),
+            pd.DataFrame(A, index=list("abcx"), columns=list("abcx")),
+        )

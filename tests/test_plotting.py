@@ -83,6 +83,30 @@ def test_accuracy_vs_training_worms_means_and_spread():
     np.testing.assert_allclose(handles["GNN (paper)"].get_ydata(), [0.833])
 
 
+def test_accuracy_axis_from_chance_with_majority_baseline_and_counts():
+    scores = pd.DataFrame(
+        {
+            "model": ["GNN"] * 3 + ["Majority class"] * 3,
+            "n_train_worms": [1, 1, 2] * 2,
+            "accuracy": [0.8, 0.9, 0.95, 0.6, 0.62, 0.61],
+        }
+    )
+    ax = plot_accuracy_vs_training_worms(scores, chance=0.25).axes[0]
+    assert ax.get_ylim() == (0.25, 1.0)
+    assert "starts at chance" in ax.get_ylabel()
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["chance (0.25)", "GNN", "Majority class (baseline)"]
+    assert "SD over combinations" in ax.get_legend().get_title().get_text()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1\n(n=2)", "2\n(n=1)"]
+    (line,) = [h for h, lab in zip(*ax.get_legend_handles_labels()) if "Maj" in lab]
+    assert line.lines[0].get_linestyle() == "--"
+    # A point below chance: the axis starts at 0 and says so.
+    low = scores.assign(accuracy=scores["accuracy"] - 0.5)
+    ax = plot_accuracy_vs_training_worms(low, chance=0.25).axes[0]
+    assert ax.get_ylim() == (0.0, 1.0) and "starts at 0" in ax.get_ylabel()
+    assert plot_accuracy_vs_training_worms(scores).axes[0].get_ylim() == (0.0, 1.0)
+
+
 def test_trajectory_error_curves():
     errors = pd.DataFrame(
         {
@@ -105,13 +129,18 @@ def test_trajectory_error_curves():
     fig = plot_trajectory_error(errors, metric="mse")
     ax = fig.axes[0]
     assert ax.get_legend_handles_labels()[1] == [
-        "GNN, 1 worm", "GNN, all", "MLP, all", "no change (baseline)",
+        "GNN, 1 worm", "GNN, all",
+        "MLP, all: no better than no change at 1/2 steps", "no change (baseline)",
     ]  # fmt: skip
+    labels = plot_trajectory_error(errors, metric="mae").axes[0].get_legend()
+    texts = [t.get_text() for t in labels.get_texts()]
+    assert "MLP, all: no better than no change" in texts  # 0.3, 0.6 vs 0.3, 0.5
     np.testing.assert_allclose(ax.lines[3].get_ydata(), [0.1, 0.3])
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.01, 0.04])
     assert ax.lines[0].get_color() == ax.lines[1].get_color()  # one colour per model
     assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     assert ax.get_ylabel() == "mean squared error"
+    assert ax.get_ylim()[0] == 0
 
 
 def test_inferred_graph_beside_aligned_connectome(tmp_path):

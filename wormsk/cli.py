@@ -9,10 +9,16 @@ cached datasets.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import importlib.metadata
 import os
 import platform
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from wormsk import __version__
+from wormsk._utils import is_integer
 
 EXPERIMENTS = ("forward-reverse", "seven-states", "four-states", "trajectory", "graph")
 _TITLES = {
@@ -30,6 +37,123 @@ _TITLES = {
     "trajectory": "Trajectory forecast error on unseen worms",
     "graph": "Inferred graph of an unseen worm beside the connectome",
 }
+
+
+# ------------------------------------------------------------------- checks
+def _int_at_least(minimum: int, allow_minus_one: bool = False):
+    """argparse type: an integer >= minimum (optionally also -1)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or (value < minimum and not (allow_minus_one and value == -1)):
+            extra = " or -1 (all cores)" if allow_minus_one else ""
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an integer >= {minimum}{extra}."
+            )
+        return value
+
+    return parse
+
+
+_jobs_type = _int_at_least(1, allow_minus_one=True)
+_seed_type = _int_at_least(0)
+
+
+def _kato_url() -> str | None:
+    from wormsk.datasets import REMOTE_FILES
+
+    return REMOTE_FILES["WT_NoStim.mat"]["url"]
+
+
+def _data_home() -> Path:
+    """The data home's path, without creating it (unlike get_data_home)."""
+    from wormsk.datasets import DATA_HOME_ENV
+
+    home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
+    return Path(home).expanduser()
+
+
+def _kato_hand_path() -> Path:
+    from wormsk.datasets import REMOTE_FILES
+
+    return _data_home() / REMOTE_FILES["WT_NoStim.mat"]["dataset"] / "WT_NoStim.mat"
+
+
+def _connectome_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("wormneuroatlas") is not None
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is a file, not writable, or a folder of other things.
+
+    The finished report replaces the whole folder, so a folder that does not hold
+    an earlier report (or is not empty) is refused rather than replaced.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"--out {out} is a file, not a folder; give a folder for the report "
+            "(it is created if missing)."
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.md").is_file():
+        raise ValueError(
+            f"--out {out} is a folder that holds no wormsk report (no report.md); "
+            "the report replaces the whole folder, so give a new or empty folder."
+        )
+    ancestor = out.resolve().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"--out {out}: cannot create files in {ancestor}; give a folder in a "
+            "writable place."
+        )
+
+
+def check_reproduce_args(kato, nichols, out, n_jobs, random_state) -> None:
+    """Every check of ``reproduce``'s arguments that needs no data, as ValueError.
+
+    Run before anything is printed or written, so that a bad flag costs nothing.
+    """
+    if not is_integer(n_jobs) or (n_jobs < 1 and n_jobs != -1):
+        raise ValueError(f"--jobs must be an integer >= 1 or -1; got {n_jobs!r}.")
+    if random_state is not None and (not is_integer(random_state) or random_state < 0):
+        raise ValueError(
+            f"--random-state must be an integer >= 0; got {random_state!r}."
+        )
+    if nichols and not kato:
+        raise ValueError("--nichols needs --kato (models are trained on Kato worms).")
+    if kato == "fetch":
+        path = _kato_hand_path()
+        if _kato_url() is None and not path.is_file():
+            raise ValueError(
+                "--kato fetch: wormsk has no download link for WT_NoStim.mat yet, "
+                "and it is not in the data home. Download WT_NoStim.mat by hand "
+                f"from https://osf.io/2395t/ and put it at {path} (or pass "
+                "--kato PATH)."
+            )
+    elif kato is not None and not Path(kato).is_file():
+        raise ValueError(
+            f"--kato {kato}: no such file; give the path of WT_NoStim.mat."
+        )
+    if nichols:
+        if "fetch" in nichols and list(nichols) != ["fetch"]:
+            raise ValueError(
+                "--nichols takes either 'fetch' or file paths, not both; got "
+                f"{list(nichols)}."
+            )
+        for path in nichols:
+            if path != "fetch" and not Path(path).is_file():
+                raise ValueError(
+                    f"--nichols {path}: no such file; give the paths of "
+                    "n2_prelet.mat and npr1_prelet.mat, or 'fetch'."
+                )
+    _check_out(Path(out))
 
 
 # ------------------------------------------------------------------- parser
@@ -49,31 +173,35 @@ def build_parser() -> argparse.ArgumentParser:
         "worms or on the real Kato 2015 / Nichols 2017 recordings, print the "
         "tables and write report.md, CSV tables and PNG figures to --out.",
     )
+    rep.set_defaults(subparser=rep)
     rep.add_argument(
         "--data",
         choices=["simulated"],
         default=None,
         help="simulated worms (the default when neither --kato nor --nichols is given)",
     )
-    rep.add_argument(
-        "--kato",
-        metavar="PATH|fetch",
-        help="Kato et al. 2015 WT_NoStim.mat, or 'fetch' to download it once",
-    )
+    if _kato_url() is None:
+        kato_help = (
+            "Kato et al. 2015 WT_NoStim.mat. wormsk cannot download it yet: get it "
+            "by hand from https://osf.io/2395t/ and give its path ('fetch' uses a "
+            "copy already in the data home)"
+        )
+    else:  # pragma: no cover - no link is recorded yet
+        kato_help = "Kato et al. 2015 WT_NoStim.mat, or 'fetch' to download it once"
+    rep.add_argument("--kato", metavar="PATH", help=kato_help)
     rep.add_argument(
         "--nichols",
         metavar="PATH|fetch",
         nargs="+",
-        help="Nichols et al. 2017 n2_prelet.mat npr1_prelet.mat, or 'fetch' "
-        "(cross-study tests; needs --kato)",
+        help="Nichols et al. 2017 n2_prelet.mat npr1_prelet.mat, or 'fetch' to "
+        "download them once (cross-study tests; needs --kato)",
     )
     rep.add_argument(
         "--quick",
         action="store_true",
-        help="small settings: every table and figure in under 3 minutes on 2 CPU "
-        "cores on the simulated worms (the real recordings are longer: a few "
-        "minutes more); without it, the full settings take about 45 minutes "
-        "(43-45 measured on 2 idle cores)",
+        help="small settings: every table and figure in a few minutes on 2 CPU "
+        "cores on the simulated worms (see the README for measured times); "
+        "without it, the full settings take much longer",
     )
     # A hidden, smaller preset for the test suite.
     rep.add_argument(
@@ -92,46 +220,59 @@ def build_parser() -> argparse.ArgumentParser:
         default="wormsk_report",
         type=Path,
         metavar="DIR",
-        help="output directory (default: ./wormsk_report)",
+        help="report folder (default: ./wormsk_report). The report is written "
+        "beside it and swapped in when complete: an earlier report there is "
+        "replaced only by a finished run",
     )
     rep.add_argument(
         "--random-state",
-        type=int,
+        type=_seed_type,
         default=0,
         metavar="N",
-        help="seed of the simulated worms, the fold shuffling and every network "
-        "(default: 0)",
+        help="seed (integer >= 0) of the simulated worms, the fold shuffling and "
+        "every network (default: 0)",
     )
     rep.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs_type,
         default=min(4, os.cpu_count() or 1),
         metavar="N",
         help="fits run in parallel in N joblib processes (default: the number of "
         "CPU cores, at most 4; -1: all cores)",
     )
 
-    sub.add_parser(
+    info = sub.add_parser(
         "info",
         help="versions, data home and cached datasets",
         description="Print versions, the data home and which datasets are cached.",
     )
+    info.set_defaults(subparser=info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Said with the subcommand's usage line, as its other errors are.
+        getattr(args, "subparser", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help()
         return 0
     if args.command == "info":
         return _info()
     if args.command == "reproduce":
+        rep = args.subparser
         if args.data and (args.kato or args.nichols):
-            parser.error("--data simulated cannot be combined with --kato/--nichols.")
-        if args.nichols and not args.kato:
-            parser.error("--nichols needs --kato (models are trained on Kato worms).")
+            rep.error("--data simulated cannot be combined with --kato/--nichols.")
+        try:
+            check_reproduce_args(
+                args.kato, args.nichols, args.out, args.jobs, args.random_state
+            )
+        except ValueError as exc:
+            rep.error(str(exc))
         try:
             reproduce(
                 kato=args.kato,
@@ -142,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
                 random_state=args.random_state,
                 n_jobs=args.jobs,
             )
+        except KeyboardInterrupt:
+            print(
+                f"wormsk reproduce: interrupted; nothing was written to {args.out} "
+                "(an earlier report there is unchanged).",
+                file=sys.stderr,
+            )
+            return 130
         except (ValueError, OSError, ImportError) as exc:
             print(f"wormsk reproduce: error: {exc}", file=sys.stderr)
             return 1
@@ -174,10 +322,23 @@ def _info() -> int:
         )
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
-    print(f"data home: {datasets.get_data_home()} (set {datasets.DATA_HOME_ENV} "
-          "to change it)")  # fmt: skip
+    home = _data_home()
+    change = f"set {datasets.DATA_HOME_ENV} to change it"
+    if home.exists() and not home.is_dir():
+        print(
+            f"wormsk info: error: the data home {home} is a file, not a folder; "
+            f"move it away or {change}.",
+            file=sys.stderr,
+        )
+        return 1
+    if not home.exists():
+        # info only looks: the folder is created by the first fetch.
+        print(f"data home: {home} (does not exist yet; {change})")
+        print("cached datasets: none")
+        return 0
+    print(f"data home: {home} ({change})")
     print("cached datasets:")
-    for row in datasets.list_cached().itertuples(index=False):
+    for row in datasets.list_cached(home).itertuples(index=False):
         state = f"cached, {row.size_mb} MB" if row.cached else "not cached"
         print(f"  {row.dataset:<12} {row.file:<16} {state}")
     return 0
@@ -279,6 +440,198 @@ def _accuracy_tables(name: str, scores: pd.DataFrame, real: bool):
     return summary, display
 
 
+# ---------------------------------------------------------------- baselines
+#: The model name of the majority-class baseline rows in the experiments' tables.
+MAJORITY = "Majority class"
+
+#: Kato et al. (2015) state names, as the 7-state table and the Kato files write them.
+_KATO_MEANINGS = {
+    "fwd": "forward crawling",
+    "slow": "slow forward crawling",
+    "rev1": "reversal, phase 1",
+    "rev2": "reversal, phase 2",
+    "revsus": "sustained reversal",
+    "dt": "dorsal turn",
+    "vt": "ventral turn",
+}
+
+
+def _state_legend() -> str:
+    """Markdown table mapping the Kato state names to the 4-state and fwd/rev ones."""
+    from wormsk.datasets import map_states
+
+    kato = list(_KATO_MEANINGS)
+    rows = pd.DataFrame(
+        {
+            "Kato state (7-state table)": kato,
+            "behaviour": list(_KATO_MEANINGS.values()),
+            "4-state name (4-state table, confusion matrix)": map_states(kato, "four"),
+            "forward/reverse (Table 1)": map_states(kato, "fwd_rev"),
+        }
+    ).fillna("left out")
+    return markdown_table(rows)
+
+
+def _state_shares(target, task: str) -> pd.Series:
+    """Share of each state among the frames an experiment keeps, most frequent first."""
+    from wormsk.datasets import map_states
+
+    y = np.asarray(target, dtype=object).ravel()
+    if task == "seven":
+        mapped = np.where(y == "nostate", None, y)
+    else:
+        mapped = map_states(y, task)
+    kept = pd.Series([m for m in mapped if m is not None], dtype=object)
+    return kept.value_counts(normalize=True)
+
+
+def _baseline_note(shares: pd.Series, scores: pd.DataFrame) -> str:
+    k = len(shares)
+    text = (
+        f"Baselines: chance is 1/k = {1 / k:.3f} (k = {k} states: "
+        f"{', '.join(map(str, shares.index))}). The most frequent state, "
+        f"{shares.index[0]}, is {shares.iloc[0]:.3f} of the frames of all worms"
+    )
+    if MAJORITY in set(scores["model"]):
+        return text + (
+            f"; the `{MAJORITY}` row scores always predicting the training worms' "
+            "most frequent state on the same test frames as the models."
+        )
+    return text + "."
+
+
+def _with_chance(display: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The display table with a last row giving chance (1/k) in every score column."""
+    row = {c: "" for c in display.columns}
+    row["model"] = f"chance (1/{k})"
+    for column in display.columns:
+        if column in ("seen worms", "unseen worms", "accuracy"):
+            row[column] = f"{1 / k:.3f}"
+    return pd.concat([display, pd.DataFrame([row])], ignore_index=True)
+
+
+def _spread_note(summary: pd.DataFrame, unit: str) -> str:
+    counts = sorted(set(summary["n"]))
+    ns = "/".join(map(str, counts))
+    single = " (no ± where n = 1)" if 1 in counts else ""
+    return f"mean ± standard deviation over n = {ns} {unit}{single}"
+
+
+def _ranges(steps) -> str:
+    """[1, 2, 3, 5] -> '1-3, 5'."""
+    steps = sorted(int(s) for s in steps)
+    out, first = [], None
+    for i, step in enumerate(steps):
+        first = step if first is None else first
+        if i + 1 == len(steps) or steps[i + 1] != step + 1:
+            out.append(str(first) if first == step else f"{first}-{step}")
+            first = None
+    return ", ".join(out)
+
+
+def _no_change_steps(summary: pd.DataFrame, metric: str = "mae") -> dict:
+    """{(model, training): steps where the model's error is not below no change}."""
+    from wormsk.experiments import NO_CHANGE
+
+    base = summary[summary["model"] == NO_CHANGE].groupby("step")[metric].mean()
+    result = {}
+    for key, part in summary[summary["model"] != NO_CHANGE].groupby(
+        ["model", "training"], sort=False
+    ):
+        part = part[part["step"].isin(base.index)]
+        worse = part[metric].to_numpy() >= base.loc[part["step"]].to_numpy()
+        result[key] = (part["step"][worse].tolist(), len(part))
+    return result
+
+
+def _no_change_note(summary: pd.DataFrame) -> str:
+    verdicts = _no_change_steps(summary)
+    if not verdicts:
+        return ""
+    worse = [
+        f"{m} ({t}) at step{'s' if len(s) > 1 else ''} {_ranges(s)}"
+        + (" (every step)" if len(s) == n else "")
+        for (m, t), (s, n) in verdicts.items()
+        if s
+    ]
+    better = [f"{m} ({t})" for (m, t), (s, _) in verdicts.items() if not s]
+    text = (
+        "\nThe `no change` row repeats the last observed frame: a forecaster must "
+        "beat it to have learnt anything about the dynamics. "
+    )
+    if worse:
+        text += (
+            "**No better than no change** (mean absolute error at or above it): "
+            + "; ".join(worse)
+            + ". "
+        )
+    if better:
+        text += "Below no change at every step: " + ", ".join(better) + "."
+    return text + "\n"
+
+
+def _graph_similarity_section(res, random_state, real: bool) -> tuple[str, str]:
+    """(markdown, short figure-title phrase) comparing the graph with the connectome."""
+    from wormsk.metrics import graph_similarity
+
+    conn = res.connectome
+    # Neurons outside the connectome come back as zero rows and columns: scoring
+    # them would count every pair of theirs as a true non-edge.
+    linked = (conn.abs().sum(axis=0) + conn.abs().sum(axis=1)) > 0
+    names = [n for n in res.graph.index if linked.get(n, False)]
+    n_shuffles = 200
+    try:
+        sim = graph_similarity(
+            res.graph.loc[names, names],
+            conn.loc[names, names],
+            n_shuffles=n_shuffles,
+            random_state=random_state,
+        )
+    except ValueError as exc:
+        return f"\nNo similarity score: {exc}\n", ""
+    table = pd.DataFrame(
+        {
+            "score": sim.index,
+            "inferred graph": sim["inferred"].to_numpy(),
+            f"label-shuffled (mean ± SD, {n_shuffles} shuffles)": [
+                _pm(m, s) for m, s in zip(sim["shuffled_mean"], sim["shuffled_sd"])
+            ],
+            "p (shuffles scoring at least as high)": sim["p_value"].to_numpy(),
+        }
+    )
+    auroc = sim.loc["AUROC"]
+    if auroc["p_value"] < 0.05:
+        verdict = (
+            "The inferred weights rank connectome edges above non-edges better "
+            "than label-shuffled copies of the same graph do."
+        )
+    else:
+        verdict = (
+            "**The inferred graph does not resemble the connectome**: its scores "
+            "lie within those of label-shuffled copies of itself."
+        )
+    why = (
+        ""
+        if real
+        else " The simulated worms' activity is not generated from the connectome, "
+        "so no resemblance is expected here."
+    )
+    text = (
+        f"\nSimilarity to the connectome over the {int(auroc['n_pairs'])} ordered "
+        f"pairs of the {len(names)} neurons that have a connectome edge: AUROC of "
+        "the inferred weights for telling connectome edges (chemical or electrical "
+        "synapse, either direction) from non-edges (0.5 = chance), and Spearman "
+        "rank correlation with the synapse weights; beside them the same scores "
+        "for the inferred graph with its neuron labels shuffled.\n\n"
+        f"{markdown_table(table)}\n\n{verdict}{why}\n"
+    )
+    phrase = (
+        f"AUROC vs connectome {auroc['inferred']:.2f} (shuffled "
+        f"{auroc['shuffled_mean']:.2f} ± {auroc['shuffled_sd']:.2f})"
+    )
+    return text, phrase
+
+
 def _trajectory_tables(errors: pd.DataFrame, real: bool, steps=(1, 8, 16)):
     from wormsk import experiments as ex
 
@@ -294,6 +647,137 @@ def _trajectory_tables(errors: pd.DataFrame, real: bool, steps=(1, 8, 16)):
     if real:
         display = ex.compare_with_paper(display, "trajectory")
     return summary, display
+
+
+# ------------------------------------------------------------ report folder
+def _lock_message(lock: Path, out: Path) -> str:
+    try:
+        pid = int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pid = None
+    alive = False
+    if pid is not None:
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:  # pragma: no cover - another user's process
+            alive = True
+    state = (
+        f"process {pid} is still running"
+        if alive
+        else "no process of that id is running, so the lock is probably stale"
+        if pid is not None
+        else "the lock names no process"
+    )
+    return (
+        f"Another wormsk reproduce is writing the report {out}: its lock file "
+        f"{lock} exists ({state}). Wait for that run, or, if no run is active, "
+        f"delete {lock} and retry."
+    )
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Remove what a killed run left beside ``out`` (only called under the lock).
+
+    A run killed between its two renames leaves the previous report in an
+    ``.old-*`` folder and no ``out``: that report is put back first.
+    """
+    name = glob.escape(out.name)
+    for old in sorted(out.parent.glob(f".{name}.old-*")):
+        if not out.exists() and (old / "report").is_dir():
+            os.replace(old / "report", out)
+        shutil.rmtree(old, ignore_errors=True)
+    for partial in out.parent.glob(f".{name}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _report_folder(out: Path):
+    """Yield a fresh sibling folder to write into; swap it in for ``out`` on success.
+
+    A lock file beside ``out`` (created with O_EXCL) refuses a second run on the
+    same folder. On any error or interrupt the partial folder is removed and an
+    earlier report at ``out`` is left as it was.
+    """
+    out = Path(out).absolute()
+    missing = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(
+            f"--out {out}: cannot create the folder {out.parent} ({exc.strerror}); "
+            "give a folder in a writable place."
+        ) from None
+    lock = out.parent / f".{out.name}.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise OSError(_lock_message(lock, out)) from None
+    completed = False
+    try:
+        os.write(fd, f"{os.getpid()} wormsk reproduce\n".encode())
+        os.close(fd)
+        _clear_leftovers(out)
+        partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        try:
+            partial.chmod(0o755)
+            yield partial
+            old = None
+            if out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                os.replace(out, old / "report")
+            try:
+                os.replace(partial, out)
+            except OSError:
+                if old is not None:
+                    os.replace(old / "report", out)
+                raise
+            completed = True
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
+    finally:
+        lock.unlink(missing_ok=True)
+        if not completed:
+            # Folders this run created for --out's parents go too.
+            for folder in missing:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+class _InterruptGuard:
+    """Turn Ctrl-C into KeyboardInterrupt even if a library swallowed it.
+
+    The SIGINT handler records the interrupt before raising; ``check()`` (called
+    after every fit and before the report is swapped in) raises again, so a fit
+    that caught the first KeyboardInterrupt cannot let the run finish.
+    """
+
+    def __init__(self):
+        self.interrupted = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+    def check(self):
+        if self.interrupted:
+            raise KeyboardInterrupt
 
 
 # -------------------------------------------------------------- reproduce
@@ -352,6 +836,13 @@ def reproduce(
     ``"fetch"``); without them the simulated worms are used. Returns the tidy
     tables by name (also written as ``<name>.csv``).
 
+    The report is written into a temporary folder beside ``out`` and replaces
+    ``out`` only when complete, so an error or Ctrl-C (``KeyboardInterrupt``)
+    leaves an earlier report untouched; a lock file ``.<out>.lock`` beside it
+    refuses a second run on the same folder. Without the ``wormneuroatlas``
+    package (extra ``connectome``) the connectome GNN and the inferred-graph
+    section are skipped and the report says so.
+
     Examples
     --------
     >>> from wormsk.cli import reproduce
@@ -362,11 +853,29 @@ def reproduce(
     stream = stream if stream is not None else sys.stdout
     progress = progress if progress is not None else Progress()
     p = ex._preset(preset)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     unknown = sorted(set(experiments) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"Unknown experiment(s) {unknown}; choose from {EXPERIMENTS}.")
+    check_reproduce_args(kato, nichols, out, n_jobs, random_state)
+    with _InterruptGuard() as guard, _report_folder(Path(out)) as folder:
+
+        def checked_progress(done, total, label):
+            guard.check()
+            progress(done, total, label)
+
+        tables = _reproduce_into(
+            folder, Path(out), kato, nichols, p, experiments, random_state, n_jobs,
+            stream, checked_progress,
+        )  # fmt: skip
+        guard.check()
+    return tables
+
+
+def _reproduce_into(
+    folder, out, kato, nichols, p, experiments, random_state, n_jobs, stream, progress
+) -> dict[str, pd.DataFrame]:
+    from wormsk import experiments as ex
+
     start = time.perf_counter()
     data, cross_train, cross_test, real = _load(kato, nichols, p, random_state)
     source = (
@@ -379,9 +888,19 @@ def reproduce(
         "beside the measured ones."
         if real
         else "Simulated worms: these numbers are NOT comparable with the paper's, "
-        "which were measured on the real Kato and Nichols recordings. Run "
-        "`wormsk reproduce --kato fetch --nichols fetch` for those."
+        "which were measured on the real Kato and Nichols recordings. For those, "
+        "download WT_NoStim.mat by hand from https://osf.io/2395t/ and run "
+        "`wormsk reproduce --kato WT_NoStim.mat --nichols fetch`."
     )
+    connectome = _connectome_available()
+    skipped = []
+    if not connectome:
+        skipped.append(
+            "The connectome GNN (forward/reverse table) and the inferred graph "
+            "beside the connectome were skipped: they need the `wormneuroatlas` "
+            "package. Add it with `pip install \"wormsk[reproduce]\"` (or "
+            "`wormsk[connectome]`) and run again."
+        )
     header = [
         "# wormsk reproduce",
         "",
@@ -393,12 +912,15 @@ def reproduce(
         f"{os.cpu_count()} CPU core(s)",
         "",
         f"**{note}**",
+        *[line for text in skipped for line in ("", f"**Skipped:** {text}")],
     ]
     print("\n".join(header[2:6]) + "\n" + note + "\n", file=stream)
+    for text in skipped:
+        print(f"Skipped: {text}\n", file=stream)
     common = dict(preset=p, random_state=random_state, n_jobs=n_jobs, progress=progress)
     tables: dict[str, pd.DataFrame] = {}
     sections: list[str] = []
-    figures: list[tuple[str, str]] = []
+    files: list[str] = []
 
     def emit(text):
         print(text, file=stream)
@@ -409,31 +931,57 @@ def reproduce(
 
     def save(name, df):
         tables[name] = df
-        df.to_csv(out / f"{name}.csv", index=False)
+        df.to_csv(folder / f"{name}.csv", index=False)
+
+    def figure(name, func, caption, *args, **kwargs):
+        if _figure(folder, name, func, *args, **kwargs):
+            files.append(f"{name}.png")
+            sections.append(f"![{caption}]({name}.png)\n\n*{caption}*\n")
+        else:
+            sections.append(
+                f"**Skipped:** figure {name}.png: it needs matplotlib. Add it with "
+                '`pip install "wormsk[reproduce]"` (or `wormsk[plot]`) and run again.\n'
+            )
 
     with warnings.catch_warnings(record=True) as caught:
         # Collected and listed once at the end: per-fit warnings would bury the
         # progress bars.
         warnings.simplefilter("always")
         if "forward-reverse" in experiments:
-            scores = ex.forward_reverse(data, **common)
+            fr_kw = {}
+            if not connectome:
+                fr_kw["estimators"] = ex.default_classifiers(
+                    ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
+                )
+            scores = ex.forward_reverse(data, **fr_kw, **common)
             save("forward_reverse_scores", scores)
             summary, display = _accuracy_tables("forward-reverse", scores, real)
             save("forward_reverse_summary", summary)
+            seen = summary[summary["evaluation"] == "seen"]
+            unseen = summary[summary["evaluation"] == "unseen"]
+            display = _with_chance(display, 2)
             section("forward-reverse", display,
-                    "\nAccuracy, mean ± standard deviation over folds (seen: "
-                    "WormBlockKFold of 8-frame blocks) or held-out worms (unseen: "
-                    "LeaveWormsOut).\n")  # fmt: skip
+                    f"\nAccuracy, seen worms: {_spread_note(seen, 'folds')} "
+                    "(WormBlockKFold of 8-frame blocks); unseen worms: "
+                    f"{_spread_note(unseen, 'held-out worms')} (LeaveWormsOut).\n\n"
+                    f"{_baseline_note(_state_shares(data.target, 'fwd_rev'), scores)}"
+                    "\n")  # fmt: skip
         if "seven-states" in experiments:
             scores = ex.seven_states_seen(data, **common)
             save("seven_states_scores", scores)
             summary, display = _accuracy_tables("seven-states", scores, real)
             save("seven_states_summary", summary)
-            section("seven-states", display)
+            shares = _state_shares(data.target, "seven")
+            section("seven-states", _with_chance(display, len(shares)),
+                    f"\nAccuracy, {_spread_note(summary, 'folds')} (WormBlockKFold "
+                    "of 8-frame blocks). State names: see the table at the end.\n\n"
+                    f"{_baseline_note(shares, scores)}"
+                    "\n")  # fmt: skip
         if "four-states" in experiments:
             scores, confusion = ex.four_states_unseen(
                 data, return_confusion=True, **common
             )
+            shares = _state_shares(data.target, "four")
             if cross_test is not None:
                 cscores, cconf = ex.four_states_unseen(
                     cross_train, test_data=cross_test, train_sizes=[],
@@ -445,20 +993,27 @@ def reproduce(
             save("four_states_confusion", confusion)
             summary, display = _accuracy_tables("four-states", scores, real)
             save("four_states_summary", summary)
-            section("four-states", display,
-                    "\nn: number of training-worm combinations evaluated (for the "
-                    "cross-study rows: Nichols test worms).\n")  # fmt: skip
+            section("four-states", _with_chance(display, len(shares)),
+                    "\nAccuracy on the held-out worms, mean ± standard deviation "
+                    "over the n training-worm combinations evaluated (for the "
+                    "cross-study rows: n Nichols test worms); no ± where n = 1.\n\n"
+                    f"{_baseline_note(shares, scores)}\n")  # fmt: skip
             reference = None
             if real:
                 ref = ex.PAPER_RESULTS["four_states_unseen"]
                 reference = ref[ref["evaluation"] == "unseen"]
-            figures += _figure(
-                out, "accuracy_vs_training_worms",
-                "plot_accuracy_vs_training_worms", scores, reference=reference,
+            figure(
+                "accuracy_vs_training_worms", "plot_accuracy_vs_training_worms",
+                "4 states on unseen worms against the number of training worms: "
+                "mean ± SD over training-worm combinations (n per point under each "
+                f"tick); dotted line: chance 1/{len(shares)}",
+                scores, reference=reference, chance=1 / len(shares),
             )  # fmt: skip
-            figures += _figure(
-                out, "confusion_matrix_unseen", "plot_confusion_matrix", confusion
-            )
+            figure(
+                "confusion_matrix_unseen", "plot_confusion_matrix",
+                "Confusion matrix of the GNN on unseen worms (rows: true state, "
+                "as fractions of its frames)", confusion,
+            )  # fmt: skip
         if "trajectory" in experiments:
             if cross_test is not None:
                 errors = ex.trajectory(cross_train, test_data=cross_test, **common)
@@ -472,26 +1027,33 @@ def reproduce(
             section("trajectory", display,
                     f"\nMean absolute and mean squared error at selected steps, "
                     f"channels scaled to [-1, 1] per worm; every step 1..{p.horizon}"
-                    " is in trajectory_summary.csv.\n")  # fmt: skip
-            figures += _figure(out, "trajectory_error", "plot_trajectory_error", errors)
-        if "graph" in experiments:
+                    " is in trajectory_summary.csv.\n"
+                    f"{_no_change_note(summary)}")  # fmt: skip
+            figure(
+                "trajectory_error", "plot_trajectory_error",
+                "Forecast error on unseen worms against the prediction step; the "
+                "legend marks models no better than `no change`", errors,
+            )  # fmt: skip
+        if "graph" in experiments and connectome:
             res = ex.inferred_graph(data, **common)
             graph = res.graph.rename_axis(index="target", columns="source")
             save("inferred_graph", graph.reset_index())
-            figures += _figure(
-                out, "inferred_graph", "plot_inferred_graph", res.graph,
-                connectome=res.connectome, worm=res.worm,
+            where = "unseen: not in training" if res.unseen else "the only worm, "
+            where += "" if res.unseen else "trained on"
+            text, phrase = f"\nWorm {res.worm} ({where}).\n", ""
+            if res.connectome is None:
+                text += "\nNo neuron of the data is in the connectome.\n"
+            else:
+                more, phrase = _graph_similarity_section(res, random_state, real)
+                text += more
+            emit(f"## {_TITLES['graph']}\n{text}")
+            title = f"Worm {res.worm} ({where})" + (f"; {phrase}" if phrase else "")
+            figure(
+                "inferred_graph", "plot_inferred_graph",
+                f"Graph the GNN inferred for worm {res.worm} ({where}), beside the "
+                "White et al. (1986) connectome", res.graph,
+                connectome=res.connectome, worm=res.worm, title=title,
             )  # fmt: skip
-            conn = (
-                "beside the White et al. (1986) connectome"
-                if (res.connectome is not None)
-                else "(no neuron is in the connectome)"
-            )
-            emit(
-                f"## {_TITLES['graph']}\n\nWorm {res.worm} "
-                f"({'not in training' if res.unseen else 'the only worm, trained on'}"
-                f"), {conn}: inferred_graph.png, inferred_graph.csv.\n"
-            )
 
     # wormsk's own warnings (e.g. neurons absent from the connectome) concern the
     # results; those of joblib or torch internals do not.
@@ -506,21 +1068,23 @@ def reproduce(
     )
     if notes:
         emit("## Notes\n\n" + "\n".join(f"- {n}" for n in notes[:10]) + "\n")
+    sections.append(
+        "## State names\n\nThe 7-state table uses the Kato et al. (2015) names; "
+        "the 4-state table, the confusion matrix and Table 1 group them as "
+        f"follows.\n\n{_state_legend()}\n"
+    )
     elapsed = time.perf_counter() - start
     lines = [*header, "", f"Total run time: {_clock(elapsed)} (m:ss).", ""]
     lines += sections
-    if figures:
-        lines += ["## Figures", ""]
-        lines += [f"![{title}]({fname})\n" for fname, title in figures]
     lines += ["## Files", ""] + [f"- `{name}.csv`" for name in tables]
-    lines += [f"- `{fname}`" for fname, _ in figures]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines += [f"- `{fname}`" for fname in files]
+    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"Report written to {out / 'report.md'} in {_clock(elapsed)} (m:ss).",
           file=stream)  # fmt: skip
     return tables
 
 
-def _figure(out: Path, name: str, func: str, *args, **kwargs):
+def _figure(out: Path, name: str, func: str, *args, **kwargs) -> bool:
     """Save one figure; without matplotlib, say so and go on."""
     from wormsk import plotting
 
@@ -528,10 +1092,9 @@ def _figure(out: Path, name: str, func: str, *args, **kwargs):
         fig = getattr(plotting, func)(*args, **kwargs)
     except ImportError as exc:
         print(f"(figure {name}.png skipped: {exc})", file=sys.stderr)
-        return []
+        return False
     fig.savefig(out / f"{name}.png", dpi=120)
-    title = fig.axes[0].get_title() if fig.axes else name
-    return [(f"{name}.png", title or name)]
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover

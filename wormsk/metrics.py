@@ -1,4 +1,4 @@
-"""Metrics that scikit-learn lacks: per-step error of multi-step trajectory forecasts.
+"""Metrics that scikit-learn lacks: per-step forecast error, graph similarity.
 
 A trajectory target ``Y`` holds the next ``horizon`` frames of a recording for every
 row of ``X``, flattened frame-major: the first ``n_features`` columns are frame
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["trajectory_error", "make_trajectory_scorer"]
+__all__ = ["trajectory_error", "make_trajectory_scorer", "graph_similarity"]
 
 _METRICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mae": np.abs,
@@ -161,3 +161,146 @@ def make_trajectory_scorer(metric: str = "mae", step: int | None = None):
     ):
         raise ValueError(f"step must be a positive integer or None; got {step!r}.")
     return _TrajectoryScorer(metric, None if step is None else int(step))
+
+
+def _square(matrix, name: str) -> np.ndarray:
+    arr = np.asarray(matrix, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
+        raise ValueError(
+            f"{name} must be a square matrix of at least 2 x 2 neurons; got shape "
+            f"{arr.shape}."
+        )
+    if np.isinf(arr).any():
+        bad = np.argwhere(np.isinf(arr))[0]
+        raise ValueError(
+            f"{name} holds infinity (first at row {bad[0]}, column {bad[1]}); give "
+            "finite weights."
+        )
+    return arr
+
+
+def graph_similarity(
+    weights,
+    adjacency,
+    *,
+    n_shuffles: int = 200,
+    random_state=None,
+):
+    """How well an inferred graph matches a reference graph, against shuffled graphs.
+
+    Two scores over the off-diagonal pairs (i, j) (self-loops are left out):
+
+    - AUROC: how well the inferred weight ranks the pairs that are edges of
+      ``adjacency`` (weight > 0) above those that are not (0.5: no better than
+      chance, 1: every edge above every non-edge).
+    - Spearman: rank correlation of the inferred weight with the reference weight
+      (e.g. synapse counts).
+
+    The same scores are computed for ``n_shuffles`` label-shuffled copies of
+    ``weights``: the neurons are permuted (rows and columns together), which keeps
+    every property of the inferred graph (its weight distribution, each neuron's
+    in- and out-strength) but breaks which neuron is which. A score far above the
+    shuffled ones means the inferred graph carries the reference's identity
+    information; one within them means it does not.
+
+    Parameters
+    ----------
+    weights : array-like or DataFrame of shape (n_neurons, n_neurons)
+        Inferred edge weights; ``weights[i, j]`` is the edge from neuron j to i.
+        NaN marks a pair that was not inferred (e.g. a neuron absent from the
+        worm): such pairs are left out.
+    adjacency : array-like or DataFrame of shape (n_neurons, n_neurons)
+        Reference graph (e.g. :func:`wormsk.datasets.load_connectome`). When both
+        are DataFrames, ``adjacency`` is aligned to ``weights``' neuron labels
+        (every label of ``weights`` must be in it).
+    n_shuffles : int, default=200
+        Number of label-shuffled graphs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffles.
+
+    Returns
+    -------
+    scores : DataFrame
+        Indexed by score (``"AUROC"``, ``"Spearman"``), with columns ``inferred``
+        (the score of ``weights``), ``shuffled_mean`` and ``shuffled_sd`` (over
+        the shuffles), ``p_value`` (share of shuffles scoring at least as high,
+        ``(count + 1) / (n_shuffles + 1)``) and ``n_pairs``.
+
+    Raises
+    ------
+    ValueError
+        If the matrices are not square, differ in shape or labels, hold
+        infinity, or the reference has no edge or no non-edge among the pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.metrics import graph_similarity
+    >>> A = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])
+    >>> scores = graph_similarity(A * 0.9 + 0.05, A, n_shuffles=20, random_state=0)
+    >>> scores["inferred"].round(3).tolist()
+    [1.0, 1.0]
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+    from sklearn.utils import check_random_state
+
+    from wormsk._utils import check_positive_int
+
+    n_shuffles = check_positive_int(n_shuffles, "n_shuffles")
+    if isinstance(weights, pd.DataFrame) and isinstance(adjacency, pd.DataFrame):
+        missing = [n for n in weights.index if n not in adjacency.index]
+        if missing or list(weights.index) != list(weights.columns):
+            raise ValueError(
+                "weights and adjacency must be labelled by the same neurons (rows "
+                f"and columns in one order); adjacency lacks {missing[:5]}."
+            )
+        adjacency = adjacency.loc[weights.index, weights.index]
+    w = _square(weights, "weights")
+    a = _square(adjacency, "adjacency")
+    if w.shape != a.shape:
+        raise ValueError(
+            f"weights has shape {w.shape} but adjacency has shape {a.shape}; they "
+            "must describe the same neurons."
+        )
+    if np.isnan(a).any():
+        raise ValueError("adjacency holds NaN; give 0 for absent edges.")
+    off = ~np.eye(w.shape[0], dtype=bool)
+    edges = a[off] > 0
+    if edges.all() or not edges.any():
+        raise ValueError(
+            "adjacency has " + ("no non-edge" if edges.all() else "no edge")
+            + " between distinct neurons; AUROC needs both."
+        )
+
+    def scores(matrix):
+        values = matrix[off]
+        keep = ~np.isnan(values)
+        if edges[keep].all() or not edges[keep].any():
+            raise ValueError(
+                "After leaving out the NaN pairs of weights, adjacency has no edge "
+                "or no non-edge among the rest; AUROC needs both."
+            )
+        return (
+            roc_auc_score(edges[keep], values[keep]),
+            spearmanr(values[keep], a[off][keep]).statistic,
+        )
+
+    observed = scores(w)
+    rng = check_random_state(random_state)
+    shuffled = np.empty((n_shuffles, 2))
+    for k in range(n_shuffles):
+        order = rng.permutation(w.shape[0])
+        shuffled[k] = scores(w[np.ix_(order, order)])
+    return pd.DataFrame(
+        {
+            "inferred": observed,
+            "shuffled_mean": shuffled.mean(axis=0),
+            "shuffled_sd": shuffled.std(axis=0, ddof=1) if n_shuffles > 1 else np.nan,
+            "p_value": ((shuffled >= np.asarray(observed)).sum(axis=0) + 1)
+            / (n_shuffles + 1),
+            "n_pairs": int((~np.isnan(w[off])).sum()),
+        },
+        index=pd.Index(["AUROC", "Spearman"], name="score"),
+    )

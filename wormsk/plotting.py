@@ -162,11 +162,16 @@ def plot_confusion_matrix(
     return fig
 
 
+#: Baseline rows of the experiments' tables, drawn grey and dashed, not as models.
+_BASELINES = ("Majority class", "no change")
+
+
 def plot_accuracy_vs_training_worms(
     scores: pd.DataFrame,
     evaluation: str | None = "unseen",
     reference: pd.DataFrame | None = None,
-    title: str = "Dataset enlargement: accuracy on unseen worms",
+    title: str = "4 states on unseen worms vs number of training worms",
+    chance: float | None = None,
 ):
     """Accuracy against the number of training worms, one line per model.
 
@@ -175,7 +180,8 @@ def plot_accuracy_vs_training_worms(
     scores : DataFrame
         Tidy scores with columns ``model``, ``n_train_worms``, ``accuracy`` (one row
         per train/test combination), as from
-        :func:`wormsk.experiments.four_states_unseen`.
+        :func:`wormsk.experiments.four_states_unseen`. A ``"Majority class"`` model
+        is drawn as a grey dashed baseline.
     evaluation : str or None, default="unseen"
         Keep rows of this ``evaluation`` only; ``None`` keeps all.
     reference : DataFrame, optional
@@ -183,11 +189,16 @@ def plot_accuracy_vs_training_worms(
         ``accuracy``), e.g. the paper's on the real data.
     title : str
         Axes title.
+    chance : float, optional
+        Chance accuracy (1 / number of states), drawn as a dotted line. The y axis
+        then starts at chance unless a point or error bar lies below it (then at
+        0); without it the axis starts at 0. It always ends at 1.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Mean accuracy with the standard deviation over combinations as error bars.
+        Mean accuracy with the standard deviation over combinations as error bars;
+        the number of combinations per point is written under each tick.
 
     Examples
     --------
@@ -195,24 +206,29 @@ def plot_accuracy_vs_training_worms(
     >>> from wormsk.plotting import plot_accuracy_vs_training_worms
     >>> scores = pd.DataFrame({"model": ["GNN"] * 3, "n_train_worms": [1, 1, 2],
     ...                        "accuracy": [0.8, 0.9, 0.95]})
-    >>> fig = plot_accuracy_vs_training_worms(scores)
+    >>> fig = plot_accuracy_vs_training_worms(scores, chance=0.25)
     """
     _require_columns(scores, ("model", "n_train_worms", "accuracy"), "scores")
     df = _pick(scores, "evaluation", evaluation, "scores")
-    fig = _figure((5.5, 4))
+    fig = _figure((5.5, 4.2))
     ax = fig.add_subplot()
     summary = df.groupby(["model", "n_train_worms"], sort=False)["accuracy"].agg(
-        ["mean", "std"]
+        ["mean", "std", "count"]
     )
+    lowest = np.inf
     for model in dict.fromkeys(df["model"]):
         part = summary.loc[model].sort_index()
+        spread = part["std"].fillna(0.0).to_numpy(dtype=float)
+        lowest = min(lowest, float(np.min(part["mean"].to_numpy() - spread)))
+        baseline = str(model) in _BASELINES
         line = ax.errorbar(
             part.index.to_numpy(dtype=float),
             part["mean"].to_numpy(dtype=float),
-            yerr=part["std"].fillna(0.0).to_numpy(dtype=float),
-            marker="o",
+            yerr=spread,
+            marker="s" if baseline else "o",
             capsize=3,
-            label=str(model),
+            label=f"{model} (baseline)" if baseline else str(model),
+            **({"color": "0.45", "ls": "--"} if baseline else {}),
         )
         if reference is not None and model in set(reference["model"]):
             ref = reference[reference["model"] == model].sort_values("n_train_worms")
@@ -224,12 +240,20 @@ def plot_accuracy_vs_training_worms(
                 color=line.lines[0].get_color(),
                 label=f"{model} (paper)",
             )
-    ax.set_xticks(sorted(df["n_train_worms"].unique()))
-    ax.set_xlabel("number of training worms")
-    ax.set_ylabel("accuracy")
+    bottom = 0.0
+    if chance is not None:
+        ax.axhline(chance, color="0.3", ls=":", lw=1.5, label=f"chance ({chance:.2f})")
+        bottom = chance if lowest >= chance else 0.0
+    ax.set_ylim(bottom, 1.0)
+    sizes = sorted(df["n_train_worms"].unique())
+    combos = summary["count"].groupby(level="n_train_worms").max()
+    ax.set_xticks(sizes, [f"{k}\n(n={combos.loc[k]})" for k in sizes])
+    ax.set_xlabel("number of training worms (n: combinations evaluated)")
+    start = "starts at chance" if bottom and bottom == chance else "starts at 0"
+    ax.set_ylabel(f"accuracy (axis {start})")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(title="error bars: ± SD over combinations", fontsize=8, title_fontsize=8)
     return fig
 
 
@@ -246,7 +270,9 @@ def plot_trajectory_error(
         Tidy per-step errors with columns ``model``, ``step`` and the ``metric``
         column, optionally ``training`` (e.g. "1 worm", "all training worms"), as
         returned by :func:`wormsk.experiments.trajectory`. Several rows per
-        (model, training, step) are averaged.
+        (model, training, step) are averaged. A ``"no change"`` model is drawn as
+        the baseline, and the legend says which models are no better than it (at
+        every step, or at how many).
     metric : {"mae", "mse"}, default="mae"
         Column to plot.
     title : str, optional
@@ -266,18 +292,26 @@ def plot_trajectory_error(
     """
     _require_columns(errors, ("model", "step", metric), "errors")
     keys = ["model", "training"] if "training" in errors.columns else ["model"]
-    fig = _figure((5.5, 4))
+    fig = _figure((5.5, 5.6))
     ax = fig.add_subplot()
     styles = ["-", "--", ":", "-."]
     trainings = (
         list(dict.fromkeys(errors["training"])) if "training" in keys else [None]
     )
     colors = {}
+    base = errors[errors["model"] == "no change"].groupby("step")[metric].mean()
     for key, part in errors.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         model, training = key[0], (key[1] if len(key) > 1 else None)
         curve = part.groupby("step")[metric].mean().sort_index()
         label = str(model) if training is None else f"{model}, {training}"
+        common = curve.index.intersection(base.index)
+        if str(model) != "no change" and len(common):
+            worse = int((curve.loc[common] >= base.loc[common]).sum())
+            if worse == len(common):
+                label += ": no better than no change"
+            elif worse:
+                label += f": no better than no change at {worse}/{len(common)} steps"
         if str(model) == "no change":
             ax.plot(
                 curve.index.to_numpy(dtype=float),
@@ -302,8 +336,10 @@ def plot_trajectory_error(
         {"mae": "mean absolute error", "mse": "mean squared error"}.get(metric, metric)
     )
     ax.set_title(title or "Trajectory forecast error on unseen worms")
+    ax.set_ylim(bottom=0)  # errors from 0: differences are not magnified
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # Below the axes: inside, the long labels would hide the curves.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return fig
 
 
