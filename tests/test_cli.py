@@ -125,7 +125,7 @@ def test_info_does_not_create_the_data_home(tmp_path, monkeypatch, capsys):
     home.write_text("a file where the data home should be")
     assert main(["info"]) == 1
     err = capsys.readouterr().err
-    assert f"the data home {home} is a file" in err and DATA_HOME_ENV in err
+    assert f"data home {home} ({DATA_HOME_ENV}) exists and is not a directory" in err
 
 
 def _old_report(folder):

@@ -69,11 +69,10 @@ def _kato_url() -> str | None:
 
 
 def _data_home() -> Path:
-    """The data home's path, without creating it (unlike get_data_home)."""
-    from wormsk.datasets import DATA_HOME_ENV
+    """The data home's path, without creating it."""
+    from wormsk.datasets import get_data_home
 
-    home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
-    return Path(home).expanduser()
+    return get_data_home(create=False)
 
 
 def _kato_hand_path() -> Path:
@@ -322,14 +321,11 @@ def _info() -> int:
         )
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
-    home = _data_home()
     change = f"set {datasets.DATA_HOME_ENV} to change it"
-    if home.exists() and not home.is_dir():
-        print(
-            f"wormsk info: error: the data home {home} is a file, not a folder; "
-            f"move it away or {change}.",
-            file=sys.stderr,
-        )
+    try:
+        home = _data_home()
+    except ValueError as exc:  # the data home is a file
+        print(f"wormsk info: error: {exc}", file=sys.stderr)
         return 1
     if not home.exists():
         # info only looks: the folder is created by the first fetch.
