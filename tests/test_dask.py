@@ -4,8 +4,6 @@ Two worker processes on this machine stand in for a cluster: the search must
 give the same best parameters and the same per-split scores as a local run.
 """
 
-import time
-
 import numpy as np
 import pytest
 from joblib import parallel_backend
@@ -33,7 +31,6 @@ def _search():
 def test_grid_search_on_a_dask_cluster_matches_a_local_run():
     X, y = make_worms(n_worms=3, n_frames=120, random_state=0, return_X_y=True)
     local = _search().fit(X, y)
-    start = time.perf_counter()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
@@ -43,7 +40,6 @@ def test_grid_search_on_a_dask_cluster_matches_a_local_run():
         ran = client.run(lambda: __import__("sys").modules.get("wormsk.models")
                          is not None)
     assert sorted(ran.values()) == [True, True]
-    assert time.perf_counter() - start < 60
     assert remote.best_params_ == local.best_params_
     keys = [k for k in local.cv_results_ if k.startswith("split") or
             k in ("mean_test_score", "rank_test_score")]
