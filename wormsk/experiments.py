@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.utils import Bunch
@@ -51,6 +52,7 @@ from wormsk._utils import (
 from wormsk.metrics import trajectory_error
 
 __all__ = [
+    "MAJORITY",
     "PAPER_RESULTS",
     "PRESETS",
     "Preset",
@@ -69,6 +71,11 @@ __all__ = [
 
 #: Model name of the "no change" forecast in :func:`trajectory`.
 NO_CHANGE = "no change"
+
+#: Model name of the majority-class baseline of the classification experiments
+#: (``DummyClassifier(strategy="most_frequent")`` through the same pipeline and
+#: splits as the models): a classifier is useful only above it.
+MAJORITY = "Majority class"
 
 #: ``progress(done, total, label)``: called once with ``done=0`` before the first
 #: fit of an experiment and again after each fit completes.
@@ -573,6 +580,29 @@ def _fit(estimator, X_train, y_train):
     return clone(estimator).fit(X_train, y_train)
 
 
+def _majority():
+    from wormsk.preprocessing import PerWormScaler
+
+    return make_pipeline(PerWormScaler(), DummyClassifier(strategy="most_frequent"))
+
+
+def _with_majority(tasks: list, results: list, baseline: bool) -> tuple[list, list]:
+    """Append the majority-class baseline to ``(meta, (estimator, *data))`` tasks.
+
+    It is fitted on the same data as the first model's tasks (so on every split),
+    here in this process: a fit is a label count.
+    """
+    if not baseline or not tasks:
+        return tasks, results
+    first = tasks[0][0][0]
+    extra = [
+        ((MAJORITY, *meta[1:]), (_majority(), *args[1:]))
+        for meta, args in tasks
+        if meta[0] == first
+    ]
+    return tasks + extra, results + [_fit_predict(*args) for _, args in extra]
+
+
 def _run(tasks: list, func, n_jobs, progress, label: str) -> list:
     """Run ``func(*args)`` for every ``(meta, args)`` task; results keep task order."""
     total = len(tasks)
@@ -610,7 +640,16 @@ def _worms_of(X: pd.DataFrame, rows) -> str:
 
 
 def _classification(
-    X, y, estimators, cv, evaluation, n_jobs, progress, label, max_splits=None
+    X,
+    y,
+    estimators,
+    cv,
+    evaluation,
+    n_jobs,
+    progress,
+    label,
+    max_splits=None,
+    baseline=True,
 ) -> pd.DataFrame:
     """Fit and score every estimator on every split of ``cv``.
 
@@ -636,6 +675,7 @@ def _classification(
         for k, (train, test) in enumerate(splits)
     ]
     results = _run(tasks, _fit_predict, n_jobs, progress, label)
+    tasks, results = _with_majority(tasks, results, baseline)
     rows = []
     for ((name, k, train, test), _), (y_all, fit_time) in zip(tasks, results):
         y_pred = np.asarray(y_all)[np.searchsorted(contexts[k], test)]
@@ -666,6 +706,7 @@ def forward_reverse(
     random_state: int | None = 0,
     n_jobs: int | None = None,
     progress: ProgressCallback | None = None,
+    baseline: bool = True,
 ) -> pd.DataFrame:
     """Forward vs reverse on seen and unseen worms: the paper's Table 1.
 
@@ -696,6 +737,11 @@ def forward_reverse(
         Fits run in parallel (joblib).
     progress : callable, optional
         ``progress(done, total, label)`` after each fit.
+    baseline : bool, default=True
+        Add model ``"Majority class"`` (:data:`MAJORITY`): a
+        ``DummyClassifier(strategy="most_frequent")`` in the same pipeline,
+        fitted and scored on the same splits; its accuracy is the test frames'
+        rate of the training majority class.
 
     Returns
     -------
@@ -738,10 +784,11 @@ def forward_reverse(
         X, y, estimators,
         WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
         "seen", n_jobs, progress, "forward/reverse, seen worms", p.seen_max_folds,
+        baseline,
     )  # fmt: skip
     unseen = _classification(
         X, y, estimators, LeaveWormsOut(), "unseen", n_jobs, progress,
-        "forward/reverse, unseen worms",
+        "forward/reverse, unseen worms", baseline=baseline,
     )  # fmt: skip
     return pd.concat([seen, unseen], ignore_index=True)
 
@@ -756,12 +803,13 @@ def seven_states_seen(
     random_state: int | None = 0,
     n_jobs: int | None = None,
     progress: ProgressCallback | None = None,
+    baseline: bool = True,
 ) -> pd.DataFrame:
     """The 7 Kato states on seen worms (8-frame block cross-validation).
 
-    Parameters and returned columns are those of :func:`forward_reverse`
-    (``evaluation`` is always "seen"); the default models are MLP and GNN. Labels
-    must be Kato states; ``nostate`` frames are left out.
+    Parameters (``baseline`` included) and returned columns are those of
+    :func:`forward_reverse` (``evaluation`` is always "seen"); the default models
+    are MLP and GNN. Labels must be Kato states; ``nostate`` frames are left out.
 
     Examples
     --------
@@ -785,6 +833,7 @@ def seven_states_seen(
         X, y, estimators,
         WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
         "seen", n_jobs, progress, "7 states, seen worms", p.seen_max_folds,
+        baseline,
     )  # fmt: skip
 
 
@@ -801,6 +850,7 @@ def four_states_unseen(
     n_jobs: int | None = None,
     progress: ProgressCallback | None = None,
     return_confusion: bool = False,
+    baseline: bool = True,
 ):
     """Four states on unseen worms against the number of training worms.
 
@@ -836,7 +886,10 @@ def four_states_unseen(
     preset, random_state, n_jobs, progress
         As in :func:`forward_reverse`.
     return_confusion : bool, default=False
-        Also return the summed confusion counts.
+        Also return the summed confusion counts (of the models, not of the
+        baseline).
+    baseline : bool, default=True
+        Add the ``"Majority class"`` rows (see :func:`forward_reverse`).
 
     Returns
     -------
@@ -915,6 +968,7 @@ def four_states_unseen(
         for ev in evals
     ]
     results = _run(tasks, _fit_predict, n_jobs, progress, "4 states, unseen worms")
+    tasks, results = _with_majority(tasks, results, baseline)
     rows, confusion = [], []
     for ((name, ev), _), (y_pred, fit_time) in zip(tasks, results):
         y_pred = np.asarray(y_pred, dtype=object)
@@ -942,7 +996,7 @@ def four_states_unseen(
                     "fit_time": fit_time,
                 }
             )
-        if return_confusion:
+        if return_confusion and name != MAJORITY:
             pairs = pd.DataFrame({"true": y_te, "predicted": y_pred})
             counts = pairs.value_counts(sort=False).rename("count").reset_index()
             counts.insert(0, "n_train_worms", k)
@@ -991,9 +1045,15 @@ def _step_errors(Y_true, Y_pred, n_features: int) -> tuple[np.ndarray, np.ndarra
     )
 
 
-def _fit_forecast(estimator, X_train, Y_train, X_test, Y_test):
-    Y_pred, fit_time = _fit_predict(estimator, X_train, Y_train, X_test)
-    return (*_step_errors(Y_test, Y_pred, np.shape(X_test)[1]), fit_time)
+def _fit_forecasts(estimator, X_train, Y_train, tests):
+    """Fit once; (per-step MAE, MSE) on every ``(X_test, Y_test)``, and the fit time."""
+    start = time.perf_counter()
+    est = clone(estimator).fit(X_train, Y_train)
+    fit_time = time.perf_counter() - start
+    errors = [
+        _step_errors(Y_te, est.predict(X_te), X_te.shape[1]) for X_te, Y_te in tests
+    ]
+    return errors, fit_time
 
 
 def trajectory(
@@ -1079,18 +1139,40 @@ def trajectory(
             mask = np.asarray(worm_of_row == test_worm)
             train_worms = [w for w in worms if w != test_worm]
             splits.append((train_worms, X_t.iloc[np.flatnonzero(mask)], Y[mask]))
-    tasks = []
+    # One fit per model and training set: the "1 worm" of most splits is the same
+    # worm, and its model serves every split it is a training set of.
+    evals, fits = [], {}
     for j, (train_worms, X_te, Y_te) in enumerate(splits):
         for training, chosen in (
             ("all training worms", train_worms),
             ("1 worm", train_worms[:1]),
         ):
-            rows = np.flatnonzero(np.isin(worm_of_row, chosen))
-            X_tr, Y_tr = X_t.iloc[rows], Y[rows]  # shared by every estimator
-            for name, est in estimators.items():
-                meta = (name, training, j, chosen, X_te)
-                tasks.append((meta, (est, X_tr, Y_tr, X_te, Y_te)))
-    results = _run(tasks, _fit_forecast, n_jobs, progress, "trajectory forecasting")
+            for name in estimators:
+                tests = fits.setdefault((name, tuple(chosen)), [])
+                evals.append(
+                    (
+                        (name, training, j, chosen, X_te),
+                        (name, tuple(chosen), len(tests)),
+                    )
+                )
+                tests.append((X_te, Y_te))
+    tasks = []
+    for (name, chosen), tests in fits.items():
+        rows = np.flatnonzero(np.isin(worm_of_row, chosen))
+        tasks.append(
+            ((name, chosen), (estimators[name], X_t.iloc[rows], Y[rows], tests))
+        )
+    done = dict(
+        zip(
+            fits,
+            _run(tasks, _fit_forecasts, n_jobs, progress, "trajectory forecasting"),
+        )
+    )
+    results = []
+    for _, (name, chosen, i) in evals:
+        errors, fit_time = done[(name, chosen)]
+        results.append((*errors[i], fit_time))
+    tasks = evals
     if baseline:
         for j, (_, X_te, Y_te) in enumerate(splits):
             # "No change": every future frame equals the last observed one.
