@@ -30,7 +30,7 @@ def test_forward_reverse_default_models_and_layout(worms):
         worms, preset="tiny", progress=lambda *a: calls.append(a)
     )
     assert list(scores.columns) == SCORE_COLUMNS
-    models = ["SVM", "MLP", "GNN", "Connectome GNN"]
+    models = ["SVM", "MLP", "GNN", "Connectome GNN", ex.MAJORITY]
     assert list(pd.unique(scores["model"])) == models
     # tiny preset: 1 seen fold, then each of the 3 worms held out in turn.
     counts = scores.groupby(["evaluation", "model"]).size()
@@ -54,7 +54,7 @@ def test_seen_blocks_are_scored_in_the_context_of_the_whole_worm(worms):
     # Scaling held-out blocks by a sparse tenth of the worm would lose accuracy.
     preset = ex._preset("tiny", seen_n_splits=10, seen_max_folds=3)
     scores = ex.forward_reverse(worms, estimators=_svm(), preset=preset)
-    seen = scores[scores["evaluation"] == "seen"]
+    seen = scores[(scores["evaluation"] == "seen") & (scores["model"] == "SVM")]
     assert len(seen) == 3
     assert seen["accuracy"].min() > 0.9
     assert (seen["test_worms"] == "sim0,sim1,sim2").all()
@@ -66,10 +66,12 @@ def test_experiments_are_deterministic_and_parallel_safe(worms):
     one = ex.seven_states_seen(worms, **kw).drop(columns="fit_time")
     two = ex.seven_states_seen(worms, n_jobs=2, **kw).drop(columns="fit_time")
     pd.testing.assert_frame_equal(one, two)
-    assert list(one["model"]) == ["MLP"]
+    assert list(one["model"]) == ["MLP", ex.MAJORITY]
     assert (one["evaluation"] == "seen").all()
-    # The default models of the 7-state experiment.
-    assert list(ex.seven_states_seen(worms, preset="tiny")["model"]) == ["MLP", "GNN"]
+    # The default models of the 7-state experiment, and the baseline.
+    assert list(ex.seven_states_seen(worms, preset="tiny")["model"]) == [
+        "MLP", "GNN", ex.MAJORITY,
+    ]  # fmt: skip
 
 
 def test_seven_states_needs_kato_labels(worms):
@@ -83,6 +85,7 @@ def test_four_states_unseen_enlargement_confusion_and_cross_study(worms):
         worms, test_data=study2, estimators=_svm(), preset="tiny",
         return_confusion=True,
     )  # fmt: skip
+    scores = scores[scores["model"] == "SVM"]
     unseen = scores[scores["evaluation"] == "unseen"]
     # tiny preset caps the combinations at one per number of training worms.
     assert list(unseen["n_train_worms"]) == [1, 2]
@@ -99,8 +102,9 @@ def test_four_states_unseen_enlargement_confusion_and_cross_study(worms):
     assert {"dorsal_turn", "ventral_turn"} <= set(confusion["true"])
 
     full = ex.four_states_unseen(
-        worms, estimators=_svm(), preset=ex._preset("tiny", max_combinations=None)
-    )
+        worms, estimators=_svm(), preset=ex._preset("tiny", max_combinations=None),
+        baseline=False,
+    )  # fmt: skip
     assert list(full["n_train_worms"]) == [1, 1, 1, 2, 2, 2]
     assert len(set(full["train_worms"])) == 6
 

@@ -250,10 +250,10 @@ def make_worms(
     variability: float = 1.0,
     noise: float = 1.0,
     *,
-    disengaged: float = 0.2,
-    inconsistent: float = 0.15,
+    disengaged: float = 0.3,
+    inconsistent: float = 0.2,
     dwell_variability: float = 0.3,
-    wander: float = 0.3,
+    wander: float = 0.1,
 ):
     """Simulate whole-brain calcium recordings of several worms with behaviour labels.
 
@@ -315,17 +315,17 @@ def make_worms(
         (log-normal across worms and neurons) against a full response of about
         1.2: a signal-to-noise ratio of 5 to 30, the range of GCaMP6 whole-brain
         recordings at about 3 frames/s.
-    disengaged : float, default=0.2
+    disengaged : float, default=0.3
         Fraction of neurons that, in a given worm, carry their class's motor
         signal at a fifth of its strength.
-    inconsistent : float, default=0.15
+    inconsistent : float, default=0.2
         Fraction of neurons whose tuning is redrawn in a given worm (another mix
         of the drives, with random sign and strength).
     dwell_variability : float, default=0.3
         Standard deviation of the per-worm, per-state log scale of mean dwell
         times (0.3: a worm's mean reversal lasts 0.55 to 1.8 times the
         population mean, 95 % range).
-    wander : float, default=0.3
+    wander : float, default=0.1
         Amplitude of the slow (5 s) behaviour-independent fluctuations of the
         latent drives, relative to the difference between states (1).
 
