@@ -275,3 +275,71 @@ def test_split_known_neurons_is_one_lookup_in_the_given_order():
     )
     with pytest.raises(ValueError, match="duplicates"):
         ex._split_known_neurons(["VB01", "VB1"])
+
+
+def test_majority_rows_are_the_training_majority_rate_of_every_test_fold(worms):
+    from wormsk.datasets import map_states
+    from wormsk.model_selection import LeaveWormsOut
+
+    scores = ex.forward_reverse(worms, estimators=_svm(), preset="tiny")
+    majority = scores[scores["model"] == ex.MAJORITY]
+    svm = scores[scores["model"] == "SVM"]
+    # One baseline row beside every model row, on the same split.
+    cols = ["evaluation", "split", "train_worms", "test_worms", "n_test_frames"]
+    pd.testing.assert_frame_equal(majority[cols].reset_index(drop=True),
+                                  svm[cols].reset_index(drop=True))  # fmt: skip
+    y = map_states(worms.target, "fwd_rev")
+    keep = y != None  # noqa: E711
+    X, y, groups = worms.data[keep], y[keep], worms.groups[keep]
+    unseen = majority[majority["evaluation"] == "unseen"]
+    for (train, test), acc in zip(
+        LeaveWormsOut().split(X, y, groups=groups), unseen["accuracy"]
+    ):
+        labels, counts = np.unique(y[train], return_counts=True)
+        assert acc == pytest.approx(np.mean(y[test] == labels[counts.argmax()]))
+    # The four-state baseline: per combination and, in the cross-study test,
+    # per test worm; none in the confusion counts.
+    study2 = make_worms(n_worms=2, n_frames=300, random_state=7)
+    four, confusion = ex.four_states_unseen(
+        worms, test_data=study2, estimators=_svm(), preset="tiny",
+        return_confusion=True,
+    )  # fmt: skip
+    base = four[four["model"] == ex.MAJORITY]
+    assert len(base) == len(four[four["model"] == "SVM"]) == 4
+    cross = base[base["evaluation"] == "cross-study"]
+    y2 = map_states(study2.target, "four")
+    for worm, acc in zip(cross["test_worms"], cross["accuracy"]):
+        # Trained on all worms of the first study, where forward is the majority.
+        assert acc == pytest.approx(np.mean(y2[study2.groups == worm] == "forward"))
+    assert ex.MAJORITY not in set(confusion["model"])
+    no_base = ex.seven_states_seen(worms, estimators=_svm(), preset="tiny",
+                                   baseline=False)  # fmt: skip
+    assert list(no_base["model"]) == ["SVM"]
+
+
+def test_presets_keep_enough_repeats_and_the_full_run_short():
+    quick, full = ex.PRESETS["quick"], ex.PRESETS["full"]
+    # Every quick mean has a standard deviation over at least 4 values.
+    assert quick.seen_max_folds >= 5 and quick.max_combinations >= 4
+    assert quick.traj_max_splits >= 2
+    # Full: the paper's protocol (10 folds, every combination and test worm)
+    # with epochs at which held-out accuracy has levelled off.
+    assert full.seen_n_splits == 10 and full.seen_max_folds is None
+    assert full.max_combinations is None and full.traj_max_splits is None
+    assert full.max_epochs == 30 and full.traj_max_epochs == 16
+    assert full.traj_teacher_forcing_epochs < full.traj_max_epochs
+
+
+def test_trajectory_fits_each_training_set_once(worms):
+    fast = ex._preset("tiny", traj_max_epochs=1, traj_max_splits=None)
+    calls = []
+    errors = ex.trajectory(
+        worms, estimators={"MLP": ex.default_regressors(["MLP"], preset=fast)["MLP"]},
+        preset=fast, progress=lambda *a: calls.append(a), baseline=False,
+    )  # fmt: skip
+    # 3 splits x (all, 1 worm); the "1 worm" of splits 1 and 2 is sim0 both times.
+    assert calls[-1][:2] == (5, 5)
+    one = errors[(errors["training"] == "1 worm") & (errors["step"] == 1)]
+    assert one["train_worms"].tolist() == ["sim1", "sim0", "sim0"]
+    assert one["fit_time"].iloc[1] == one["fit_time"].iloc[2]
+    assert one["mae"].iloc[1] != one["mae"].iloc[2]  # different test worms
