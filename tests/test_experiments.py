@@ -326,7 +326,7 @@ def test_presets_keep_enough_repeats_and_the_full_run_short():
     # with epochs at which held-out accuracy has levelled off.
     assert full.seen_n_splits == 10 and full.seen_max_folds is None
     assert full.max_combinations is None and full.traj_max_splits is None
-    assert full.max_epochs == 30 and full.traj_max_epochs == 16
+    assert full.max_epochs == 20 and full.traj_max_epochs == 16
     assert full.traj_teacher_forcing_epochs < full.traj_max_epochs
 
 
