@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.svm import SVC
 
-from wormsk.datasets import map_states, make_worms
+from wormsk.datasets import make_worms, map_states
 from wormsk.preprocessing import PerWormScaler
 
 
