@@ -526,6 +526,8 @@ dorsal/ventral) -> class-typical tuning perturbed per worm -> sigmoid rate ->
 calcium kernel (per-worm time constant ~1 s) -> photobleaching -> noise.
 Features: per neuron the trace (<NEURON>_trace) and its smoothed time derivative
 (<NEURON>_deriv, per second). Worms differ in loadings, gains, offsets, calcium
-kernel, bleaching and noise, and some neurons are inconsistent across worms, so
-per-worm normalization is needed to generalize to unseen worms.
+kernel, bleaching, noise and dwell times; in each worm some neurons carry their
+motor signal only weakly and some follow another mix of the drives, so per-worm
+normalization is needed to generalize to unseen worms, and even then decoders
+stay below ceiling.
 """
