@@ -30,7 +30,7 @@ def test_forward_reverse_default_models_and_layout(worms):
         worms, preset="tiny", progress=lambda *a: calls.append(a)
     )
     assert list(scores.columns) == SCORE_COLUMNS
-    models = ["SVM", "MLP", "GNN", "Connectome GNN"]
+    models = ["SVM", "MLP", "GNN", "Connectome GNN", ex.MAJORITY]
     assert list(pd.unique(scores["model"])) == models
     # tiny preset: 1 seen fold, then each of the 3 worms held out in turn.
     counts = scores.groupby(["evaluation", "model"]).size()
@@ -54,7 +54,7 @@ def test_seen_blocks_are_scored_in_the_context_of_the_whole_worm(worms):
     # Scaling held-out blocks by a sparse tenth of the worm would lose accuracy.
     preset = ex._preset("tiny", seen_n_splits=10, seen_max_folds=3)
     scores = ex.forward_reverse(worms, estimators=_svm(), preset=preset)
-    seen = scores[scores["evaluation"] == "seen"]
+    seen = scores[(scores["evaluation"] == "seen") & (scores["model"] == "SVM")]
     assert len(seen) == 3
     assert seen["accuracy"].min() > 0.9
     assert (seen["test_worms"] == "sim0,sim1,sim2").all()
@@ -66,10 +66,12 @@ def test_experiments_are_deterministic_and_parallel_safe(worms):
     one = ex.seven_states_seen(worms, **kw).drop(columns="fit_time")
     two = ex.seven_states_seen(worms, n_jobs=2, **kw).drop(columns="fit_time")
     pd.testing.assert_frame_equal(one, two)
-    assert list(one["model"]) == ["MLP"]
+    assert list(one["model"]) == ["MLP", ex.MAJORITY]
     assert (one["evaluation"] == "seen").all()
-    # The default models of the 7-state experiment.
-    assert list(ex.seven_states_seen(worms, preset="tiny")["model"]) == ["MLP", "GNN"]
+    # The default models of the 7-state experiment, and the baseline.
+    assert list(ex.seven_states_seen(worms, preset="tiny")["model"]) == [
+        "MLP", "GNN", ex.MAJORITY,
+    ]  # fmt: skip
 
 
 def test_seven_states_needs_kato_labels(worms):
@@ -83,6 +85,7 @@ def test_four_states_unseen_enlargement_confusion_and_cross_study(worms):
         worms, test_data=study2, estimators=_svm(), preset="tiny",
         return_confusion=True,
     )  # fmt: skip
+    scores = scores[scores["model"] == "SVM"]
     unseen = scores[scores["evaluation"] == "unseen"]
     # tiny preset caps the combinations at one per number of training worms.
     assert list(unseen["n_train_worms"]) == [1, 2]
@@ -99,8 +102,9 @@ def test_four_states_unseen_enlargement_confusion_and_cross_study(worms):
     assert {"dorsal_turn", "ventral_turn"} <= set(confusion["true"])
 
     full = ex.four_states_unseen(
-        worms, estimators=_svm(), preset=ex._preset("tiny", max_combinations=None)
-    )
+        worms, estimators=_svm(), preset=ex._preset("tiny", max_combinations=None),
+        baseline=False,
+    )  # fmt: skip
     assert list(full["n_train_worms"]) == [1, 1, 1, 2, 2, 2]
     assert len(set(full["train_worms"])) == 6
 
@@ -271,3 +275,71 @@ def test_split_known_neurons_is_one_lookup_in_the_given_order():
     )
     with pytest.raises(ValueError, match="duplicates"):
         ex._split_known_neurons(["VB01", "VB1"])
+
+
+def test_majority_rows_are_the_training_majority_rate_of_every_test_fold(worms):
+    from wormsk.datasets import map_states
+    from wormsk.model_selection import LeaveWormsOut
+
+    scores = ex.forward_reverse(worms, estimators=_svm(), preset="tiny")
+    majority = scores[scores["model"] == ex.MAJORITY]
+    svm = scores[scores["model"] == "SVM"]
+    # One baseline row beside every model row, on the same split.
+    cols = ["evaluation", "split", "train_worms", "test_worms", "n_test_frames"]
+    pd.testing.assert_frame_equal(majority[cols].reset_index(drop=True),
+                                  svm[cols].reset_index(drop=True))  # fmt: skip
+    y = map_states(worms.target, "fwd_rev")
+    keep = y != None  # noqa: E711
+    X, y, groups = worms.data[keep], y[keep], worms.groups[keep]
+    unseen = majority[majority["evaluation"] == "unseen"]
+    for (train, test), acc in zip(
+        LeaveWormsOut().split(X, y, groups=groups), unseen["accuracy"]
+    ):
+        labels, counts = np.unique(y[train], return_counts=True)
+        assert acc == pytest.approx(np.mean(y[test] == labels[counts.argmax()]))
+    # The four-state baseline: per combination and, in the cross-study test,
+    # per test worm; none in the confusion counts.
+    study2 = make_worms(n_worms=2, n_frames=300, random_state=7)
+    four, confusion = ex.four_states_unseen(
+        worms, test_data=study2, estimators=_svm(), preset="tiny",
+        return_confusion=True,
+    )  # fmt: skip
+    base = four[four["model"] == ex.MAJORITY]
+    assert len(base) == len(four[four["model"] == "SVM"]) == 4
+    cross = base[base["evaluation"] == "cross-study"]
+    y2 = map_states(study2.target, "four")
+    for worm, acc in zip(cross["test_worms"], cross["accuracy"]):
+        # Trained on all worms of the first study, where forward is the majority.
+        assert acc == pytest.approx(np.mean(y2[study2.groups == worm] == "forward"))
+    assert ex.MAJORITY not in set(confusion["model"])
+    no_base = ex.seven_states_seen(worms, estimators=_svm(), preset="tiny",
+                                   baseline=False)  # fmt: skip
+    assert list(no_base["model"]) == ["SVM"]
+
+
+def test_presets_keep_enough_repeats_and_the_full_run_short():
+    quick, full = ex.PRESETS["quick"], ex.PRESETS["full"]
+    # Every quick mean has a standard deviation over at least 4 values.
+    assert quick.seen_max_folds >= 5 and quick.max_combinations >= 4
+    assert quick.traj_max_splits >= 2
+    # Full: the paper's protocol (10 folds, every combination and test worm)
+    # with epochs at which held-out accuracy has levelled off.
+    assert full.seen_n_splits == 10 and full.seen_max_folds is None
+    assert full.max_combinations is None and full.traj_max_splits is None
+    assert full.max_epochs == 20 and full.traj_max_epochs == 16
+    assert full.traj_teacher_forcing_epochs < full.traj_max_epochs
+
+
+def test_trajectory_fits_each_training_set_once(worms):
+    fast = ex._preset("tiny", traj_max_epochs=1, traj_max_splits=None)
+    calls = []
+    errors = ex.trajectory(
+        worms, estimators={"MLP": ex.default_regressors(["MLP"], preset=fast)["MLP"]},
+        preset=fast, progress=lambda *a: calls.append(a), baseline=False,
+    )  # fmt: skip
+    # 3 splits x (all, 1 worm); the "1 worm" of splits 1 and 2 is sim0 both times.
+    assert calls[-1][:2] == (5, 5)
+    one = errors[(errors["training"] == "1 worm") & (errors["step"] == 1)]
+    assert one["train_worms"].tolist() == ["sim1", "sim0", "sim0"]
+    assert one["fit_time"].iloc[1] == one["fit_time"].iloc[2]
+    assert one["mae"].iloc[1] != one["mae"].iloc[2]  # different test worms

@@ -16,11 +16,14 @@ The generative model, in order:
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
+from ._connectome import _canonical
 from ._constants import KATO_SHARED_NEURONS, KATO_STATES, neuron_list
 
 # Mean dwell time (seconds) and gamma shape of every state. Forward runs last tens
@@ -72,7 +75,7 @@ _CLASS_TUNING = {
     "RIM": (-0.4, 1.8, 0.6, 0.4, 0.0),
     "AVB": (2.0, -0.8, 0.0, 0.3, 0.0),
     "RID": (1.8, -0.5, 0.0, -0.3, 0.0),
-    "VB0": (1.6, -0.6, 0.0, 0.4, 0.0),
+    "VB": (1.6, -0.6, 0.0, 0.4, 0.0),
     "RME": (0.0, -0.2, 0.0, 2.0, 0.0),
     "ALA": (0.4, 0.4, 0.0, 0.0, 0.0),
     "SMDD": (0.0, 0.0, 0.0, 1.2, 1.5),
@@ -88,11 +91,39 @@ _NEURON_TUNING = {
     "RMEL": (0.0, -0.2, 0.0, 1.9, -0.4),
     "RMER": (0.0, -0.2, 0.0, 1.9, 0.4),
 }
+# The 302 neurons of the adult hermaphrodite (White et al. 1986), in the
+# connectome's spelling (VB1, not VB01; names are compared with _canonical).
+_HERMAPHRODITE_NEURONS = frozenset(
+    """
+    ADAL ADAR ADEL ADER ADFL ADFR ADLL ADLR AFDL AFDR AIAL AIAR AIBL AIBR AIML
+    AIMR AINL AINR AIYL AIYR AIZL AIZR ALA ALML ALMR ALNL ALNR AQR AS1 AS10 AS11
+    AS2 AS3 AS4 AS5 AS6 AS7 AS8 AS9 ASEL ASER ASGL ASGR ASHL ASHR ASIL ASIR ASJL
+    ASJR ASKL ASKR AUAL AUAR AVAL AVAR AVBL AVBR AVDL AVDR AVEL AVER AVFL AVFR
+    AVG AVHL AVHR AVJL AVJR AVKL AVKR AVL AVM AWAL AWAR AWBL AWBR AWCL AWCR BAGL
+    BAGR BDUL BDUR CANL CANR CEPDL CEPDR CEPVL CEPVR DA1 DA2 DA3 DA4 DA5 DA6 DA7
+    DA8 DA9 DB1 DB2 DB3 DB4 DB5 DB6 DB7 DD1 DD2 DD3 DD4 DD5 DD6 DVA DVB DVC FLPL
+    FLPR HSNL HSNR I1L I1R I2L I2R I3 I4 I5 I6 IL1DL IL1DR IL1L IL1R IL1VL IL1VR
+    IL2DL IL2DR IL2L IL2R IL2VL IL2VR LUAL LUAR M1 M2L M2R M3L M3R M4 M5 MCL MCR
+    MI NSML NSMR OLLL OLLR OLQDL OLQDR OLQVL OLQVR PDA PDB PDEL PDER PHAL PHAR
+    PHBL PHBR PHCL PHCR PLML PLMR PLNL PLNR PQR PVCL PVCR PVDL PVDR PVM PVNL
+    PVNR PVPL PVPR PVQL PVQR PVR PVT PVWL PVWR RIAL RIAR RIBL RIBR RICL RICR RID
+    RIFL RIFR RIGL RIGR RIH RIML RIMR RIPL RIPR RIR RIS RIVL RIVR RMDDL RMDDR
+    RMDL RMDR RMDVL RMDVR RMED RMEL RMER RMEV RMFL RMFR RMGL RMGR RMHL RMHR
+    SAADL SAADR SAAVL SAAVR SABD SABVL SABVR SDQL SDQR SIADL SIADR SIAVL SIAVR
+    SIBDL SIBDR SIBVL SIBVR SMBDL SMBDR SMBVL SMBVR SMDDL SMDDR SMDVL SMDVR
+    URADL URADR URAVL URAVR URBL URBR URXL URXR URYDL URYDR URYVL URYVR VA1 VA10
+    VA11 VA12 VA2 VA3 VA4 VA5 VA6 VA7 VA8 VA9 VB1 VB10 VB11 VB2 VB3 VB4 VB5 VB6
+    VB7 VB8 VB9 VC1 VC2 VC3 VC4 VC5 VC6 VD1 VD10 VD11 VD12 VD13 VD2 VD3 VD4 VD5
+    VD6 VD7 VD8 VD9
+    """.split()
+)
+
 # Neurons that behave inconsistently across worms in real recordings.
 _LOOSE_NEURONS = {"ALA", "RIS"}
 
 
 def _tuning(name: str, rng) -> np.ndarray:
+    name = _canonical(name)
     if name in _NEURON_TUNING:
         return np.array(_NEURON_TUNING[name], dtype=float)
     for prefix in sorted(_CLASS_TUNING, key=len, reverse=True):
@@ -104,7 +135,9 @@ def _tuning(name: str, rng) -> np.ndarray:
     return w * (rng.random() < 0.7)
 
 
-def _simulate_states(n_frames: int, fps: float, rng) -> np.ndarray:
+def _simulate_states(n_frames: int, fps: float, rng, dwell_scale=None) -> np.ndarray:
+    """Semi-Markov state codes; ``dwell_scale`` (per state) stretches this worm's
+    mean dwell times."""
     codes = {s: i for i, s in enumerate(KATO_STATES)}
     out = np.empty(n_frames, dtype=np.int8)
     # Start anywhere in the cycle, weighted towards forward.
@@ -113,6 +146,8 @@ def _simulate_states(n_frames: int, fps: float, rng) -> np.ndarray:
     first = True
     while t < n_frames:
         mean, shape = _DWELL[state]
+        if dwell_scale is not None:
+            mean = mean * dwell_scale[codes[state]]
         dwell = rng.gamma(shape, mean / shape)
         if first:  # the recording starts mid-dwell
             dwell *= rng.random()
@@ -157,6 +192,13 @@ def _smooth_derivative(trace: np.ndarray, fps: float) -> np.ndarray:
     return np.gradient(smooth, axis=0) * fps
 
 
+def _known_neuron(name: str) -> bool:
+    # Generic names the simulator itself gives extra neurons (N015, ...) round-trip.
+    return _canonical(name) in _HERMAPHRODITE_NEURONS or bool(
+        re.fullmatch(r"N\d{3,}", name)
+    )
+
+
 def _resolve_neurons(neurons, n_neurons) -> list[str]:
     if neurons is None:
         names = list(KATO_SHARED_NEURONS)
@@ -169,7 +211,15 @@ def _resolve_neurons(neurons, n_neurons) -> list[str]:
         if n_neurons <= len(names):
             return names[:n_neurons]
     else:
-        names = neuron_list(neurons)
+        names = neuron_list(neurons, key=_canonical)
+        unknown = [n for n in names if not _known_neuron(n)]
+        if unknown:
+            raise ValueError(
+                f"Unknown neuron name(s) {unknown}: make_worms simulates neurons of "
+                "the adult hermaphrodite (e.g. AVAL, VB01, SMDVL; VB01 and VB1 are the "
+                "same neuron) and its own generic names N000, N001, ...; use "
+                "n_neurons for extra unnamed neurons."
+            )
         if n_neurons is None:
             return names
         if not isinstance(n_neurons, (int, np.integer)) or n_neurons < len(names):
@@ -199,6 +249,11 @@ def make_worms(
     return_X_y: bool = False,
     variability: float = 1.0,
     noise: float = 1.0,
+    *,
+    disengaged: float = 0.3,
+    inconsistent: float = 0.2,
+    dwell_variability: float = 0.3,
+    wander: float = 0.1,
 ):
     """Simulate whole-brain calcium recordings of several worms with behaviour labels.
 
@@ -207,10 +262,26 @@ def make_worms(
     low-dimensional latent state (forwardness, reversal drive, reversal onset,
     turning, dorsal vs ventral) drives every neuron through class-typical tuning
     (AVA, AVE, AIB, RIM up in reversals; AVB, RID, VB up in forward; RME with
-    turns), then a calcium kernel, photobleaching and noise. Every worm has its own
-    loadings, gains, offsets, calcium time constant, bleaching and noise, and some
-    neurons are inconsistent across worms, so a model pooled over raw traces
-    generalizes worse to unseen worms than one that normalizes each worm.
+    turns), then a calcium kernel, photobleaching and noise.
+
+    Worms differ as real animals do, so that a decoder trained on some worms is
+    measurably imperfect on others (each knob below is scaled by
+    ``variability``):
+
+    - per worm and neuron: signal gain and baseline offset (expression level of
+      the calcium indicator, focal plane, background), the calcium decay time,
+      the bleaching rate (imperfect bleach correction) and the noise level;
+    - how strongly each neuron carries each state (log-normal spread of its
+      loadings plus additive jitter), and *which* neurons carry it: in each worm
+      a fraction ``disengaged`` of neurons carries its class's motor signal only
+      weakly, and a fraction ``inconsistent`` follows a different mixture of the
+      drives, with another sign or strength (in whole-brain recordings many
+      neurons are part of the motor manifold in some animals and not in others,
+      Kato et al. 2015; ALA and RIS are always inconsistent);
+    - dwell times: each worm's mean dwell time of every state is scaled by its
+      own factor (individuals differ in how often and how long they reverse);
+    - behaviour-independent fluctuations (``wander``) of the latent drives: no two
+      visits of a state look alike (e.g. reversals of different vigour).
 
     Parameters
     ----------
@@ -220,9 +291,12 @@ def make_worms(
         Frames per worm, or a ``(low, high)`` range from which each worm's length
         is drawn (the Kato worms have 3021-3311 frames).
     neurons : list of str, optional
-        Neuron names. Known classes (AVA, AVE, AIB, RIM, AVB, RID, VB, RME, SMDD,
-        SMDV, RIV, RIB, RIS, ALA) get their typical tuning, other names a random
-        one. Default: the 15 shared Kato neurons (``KATO_SHARED_NEURONS``).
+        Neuron names of the adult hermaphrodite (``VB01`` and ``VB1`` are the
+        same neuron; unknown names raise a ``ValueError``), or the simulator's
+        generic names ``N000``, ``N001``, ... Known classes (AVA, AVE, AIB, RIM,
+        AVB, RID, VB, RME, SMDD, SMDV, RIV, RIB, RIS, ALA) get their typical
+        tuning, other neurons a random one. Default: the 15 shared Kato neurons
+        (``KATO_SHARED_NEURONS``).
     n_neurons : int, optional
         Total number of neurons. Beyond the named ones, neurons get generic names
         (``N015``, ``N016``, ...); ``n_neurons=302`` gives a whole-brain-sized
@@ -234,10 +308,26 @@ def make_worms(
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
     variability : float, default=1.0
-        Scale of the individual differences between worms (0: all worms share the
-        same neuron parameters; behaviour still differs).
+        Scale of all individual differences between worms (0: all worms share the
+        same neuron parameters and dwell times; behaviour still differs).
     noise : float, default=1.0
-        Scale of the measurement noise.
+        Scale of the measurement noise, whose standard deviation is about 0.08
+        (log-normal across worms and neurons) against a full response of about
+        1.2: a signal-to-noise ratio of 5 to 30, the range of GCaMP6 whole-brain
+        recordings at about 3 frames/s.
+    disengaged : float, default=0.3
+        Fraction of neurons that, in a given worm, carry their class's motor
+        signal at a fifth of its strength.
+    inconsistent : float, default=0.2
+        Fraction of neurons whose tuning is redrawn in a given worm (another mix
+        of the drives, with random sign and strength).
+    dwell_variability : float, default=0.3
+        Standard deviation of the per-worm, per-state log scale of mean dwell
+        times (0.3: a worm's mean reversal lasts 0.55 to 1.8 times the
+        population mean, 95 % range).
+    wander : float, default=0.1
+        Amplitude of the slow (5 s) behaviour-independent fluctuations of the
+        latent drives, relative to the difference between states (1).
 
     Returns
     -------
@@ -247,8 +337,11 @@ def make_worms(
         state names; ``groups``: array of worm ids; ``neuron_names``;
         ``target_names`` (``KATO_STATES``); ``fps``; ``frame`` (data with a
         ``state`` column); ``latent`` (DataFrame of the noise-free latent state
-        that follows the behaviour; the neurons read it plus slow random
-        fluctuations); ``DESCR``.
+        that follows the behaviour; the neurons read it plus the ``wander``
+        fluctuations); ``worm_params`` (DataFrame, one row per worm and neuron:
+        ``gain``, ``offset``, ``noise_sd``, ``disengaged``, ``inconsistent``,
+        ``loading`` (norm of the neuron's loadings), ``tau_bleach``);
+        ``dwell_scale`` (DataFrame, worms x states); ``DESCR``.
     (data, target) : tuple
         If ``return_X_y`` is True.
 
@@ -260,6 +353,9 @@ def make_worms(
     (1000, 30)
     >>> list(X.columns[:2])
     ['AIBL_trace', 'AIBL_deriv']
+    >>> bunch = make_worms(n_worms=3, n_frames=100, random_state=0)
+    >>> bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0
+    True
     """
     if not isinstance(n_worms, (int, np.integer)) or n_worms < 1:
         raise ValueError(f"n_worms must be a positive integer; got {n_worms!r}.")
@@ -279,46 +375,58 @@ def make_worms(
         )
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number; got {fps!r}.")
-    for pname, value in (("variability", variability), ("noise", noise)):
+    for pname, value in (
+        ("variability", variability),
+        ("noise", noise),
+        ("dwell_variability", dwell_variability),
+        ("wander", wander),
+    ):
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{pname} must be a non-negative number; got {value!r}.")
+    for pname, value in (("disengaged", disengaged), ("inconsistent", inconsistent)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{pname} must be a fraction in [0, 1]; got {value!r}.")
     names = _resolve_neurons(neurons, n_neurons)
     n = len(names)
     # Generator API (gamma, integers); seeded from sklearn's random_state handling.
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
     n_lat = len(_LATENTS)
+    v = variability
 
     # Population-level tuning, shared by all worms.
     base = np.stack([_tuning(name, rng) for name in names])  # (n, n_lat)
     base_offset = rng.normal(-1.2, 0.3, size=n)
-    loose = np.array([name in _LOOSE_NEURONS for name in names])
+    loose = np.array([_canonical(name) in _LOOSE_NEURONS for name in names])
 
     traces, derivs, targets, latents, worm_ids, frames = [], [], [], [], [], []
+    params, dwell_scales = [], []
     for w in range(n_worms):
         T = int(rng.integers(lengths_range[0], lengths_range[1] + 1))
-        codes = _simulate_states(T, fps, rng)
+        dwell_scale = np.exp(v * dwell_variability * rng.standard_normal(len(_DWELL)))
+        codes = _simulate_states(T, fps, rng, dwell_scale)
         z = _latent(codes, fps)
         # Slow internal fluctuations of the latent drives (stationary AR(1),
         # 5 s time constant), so no two visits of a state look alike.
         rho = np.exp(-1.0 / (fps * 5.0))
-        wander = lfilter(
+        fluct = lfilter(
             [np.sqrt(1.0 - rho**2)],
             [1.0, -rho],
             rng.standard_normal(z.shape),
             axis=0,
             zi=rho * rng.standard_normal((1, n_lat)),
         )[0]
-        z_noisy = z + 0.08 * wander
+        z_noisy = z + wander * fluct
 
-        v = variability
         # Per-worm loadings: every weight scaled and jittered; the mapping from
         # neurons to the manifold differs between worms.
         scale = np.exp(v * rng.normal(0.0, 0.35, size=(n, 1)))
         W = base * scale + v * rng.normal(0.0, 0.35, size=(n, n_lat))
-        # Inconsistent neurons: in some worms a neuron follows a different latent
-        # mixture (loose neurons always re-drawn).
-        flip = loose | (rng.random(n) < 0.12 * min(v, 1.0 / 0.12))
+        # Which neurons carry the motor signal in this worm: some only weakly,
+        # some follow another mixture (loose neurons always re-drawn).
+        weak = rng.random(n) < min(1.0, v * disengaged)
+        W[weak] *= 0.2
+        flip = loose | (rng.random(n) < min(1.0, v * inconsistent))
         if v > 0 and flip.any():
             W[flip] = rng.normal(0.0, 1.2, size=(flip.sum(), n_lat)) * (
                 rng.random((flip.sum(), n_lat)) < 0.5
@@ -343,9 +451,9 @@ def make_worms(
         bleach = np.exp(-t_sec[:, None] / tau_bleach)
         sigma = (
             noise
-            * 0.025
+            * 0.08
             * np.exp(v * rng.normal(0.0, 0.3))
-            * np.exp(v * rng.normal(0.0, 0.2, size=n))
+            * np.exp(v * rng.normal(0.0, 0.4, size=n))
         )
         trace = offset + gain * calcium * bleach + sigma * rng.standard_normal((T, n))
 
@@ -355,6 +463,23 @@ def make_worms(
         latents.append(z)
         worm_ids.append(np.full(T, f"sim{w}", dtype=object))
         frames.append(np.arange(T))
+        params.append(
+            pd.DataFrame(
+                {
+                    "gain": gain,
+                    "offset": offset,
+                    "noise_sd": sigma,
+                    "disengaged": weak & ~flip,
+                    "inconsistent": flip if v > 0 else np.zeros(n, dtype=bool),
+                    "loading": np.linalg.norm(W, axis=1),
+                    "tau_bleach": tau_bleach,
+                },
+                index=pd.MultiIndex.from_product(
+                    [[f"sim{w}"], names], names=["worm", "neuron"]
+                ),
+            )
+        )
+        dwell_scales.append(dwell_scale)
 
     trace = np.concatenate(traces)
     deriv = np.concatenate(derivs)
@@ -382,6 +507,12 @@ def make_worms(
         fps=float(fps),
         frame=data.assign(state=target),
         latent=latent,
+        worm_params=pd.concat(params),
+        dwell_scale=pd.DataFrame(
+            np.array(dwell_scales),
+            index=pd.Index([f"sim{w}" for w in range(n_worms)], name="worm"),
+            columns=list(KATO_STATES),
+        ),
         DESCR=_DESCR,
     )
 
@@ -395,6 +526,8 @@ dorsal/ventral) -> class-typical tuning perturbed per worm -> sigmoid rate ->
 calcium kernel (per-worm time constant ~1 s) -> photobleaching -> noise.
 Features: per neuron the trace (<NEURON>_trace) and its smoothed time derivative
 (<NEURON>_deriv, per second). Worms differ in loadings, gains, offsets, calcium
-kernel, bleaching and noise, and some neurons are inconsistent across worms, so
-per-worm normalization is needed to generalize to unseen worms.
+kernel, bleaching, noise and dwell times; in each worm some neurons carry their
+motor signal only weakly and some follow another mix of the drives, so per-worm
+normalization is needed to generalize to unseen worms, and even then decoders
+stay below ceiling.
 """
