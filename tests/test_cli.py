@@ -385,7 +385,7 @@ def test_reproduce_real_files_shows_the_paper_beside_measured(tmp_path, capsys):
     assert "NOT comparable" not in printed
     summary = pd.read_csv(out / "four_states_summary.csv")
     cross = summary[summary["evaluation"] == "cross-study"]
-    assert list(cross["model"]) == ["SVM", "MLP", "GNN"]
+    assert list(cross["model"]) == ["SVM", "MLP", "GNN", "Majority class"]
     assert (cross["n_train_worms"] == 3).all() and (cross["n"] == 2).all()
     # The paper's reported numbers sit beside the measured ones.
     assert "| GNN | unseen | 1 | 1 |" in printed and "| 0.833 |" in printed
