@@ -336,7 +336,7 @@ def test_union_of_neurons_across_files(tmp_path):
         "RIML",
     ]
     assert load_nwb(paths, neurons=["RIMR", "AVAL"]).neuron_names == ["RIMR", "AVAL"]
-    with pytest.raises(ValueError, match=r"RIMR in 1 \(\['b'\]\)"):
+    with pytest.raises(ValueError, match=r"worm a lacks \['RIMR'\]; worm c lacks"):
         load_nwb(paths, neurons=["RIMR"], min_worms=2)
 
 

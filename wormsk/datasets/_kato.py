@@ -8,7 +8,6 @@ from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_S
 from ._matlab import elements, open_mat, text
 from ._recordings import (
     WormRecording,
-    assemble,
     check_roi_count,
     check_vocabulary,
     frame_rate,
@@ -17,6 +16,7 @@ from ._recordings import (
     per_worm,
     states_from_indicators,
 )
+from ._tables import table_from_worms
 
 _VOCABULARIES = {"kato7": KATO_STATES, "four": FOUR_STATES, "fwd_rev": FWD_REV_STATES}
 
@@ -36,6 +36,7 @@ def load_kato2015(
     nostate: str = "drop",
     return_X_y: bool = False,
     variable: str = "WT_NoStim",
+    min_worms: int | None = None,
 ):
     """Load the Kato et al. (2015) recordings from ``WT_NoStim.mat``.
 
@@ -48,12 +49,16 @@ def load_kato2015(
     ----------
     path : str or path-like
         Path to ``WT_NoStim.mat``.
-    neurons : list of str or None, default=KATO_SHARED_NEURONS
-        Neurons to pick, by name, in every worm. An ROI counts as a neuron only if
-        it carries exactly one name (ROIs without a name, with a number, or with
-        several candidate names are not matches). ``None`` picks every neuron
-        named in all worms. A neuron missing in some worm is a ``ValueError``
-        naming the neuron and the worm.
+    neurons : list of str, str or None, default=KATO_SHARED_NEURONS
+        Neurons to pick by name. An ROI counts as a neuron only if it carries
+        exactly one name (ROIs without a name, with a number, with several
+        candidate names or a name ending in '?' are not matches). A list picks
+        those neurons; each must be named in at least ``min_worms`` worms (by
+        default every worm: a missing one is a ``ValueError`` naming the neuron
+        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
+        in all worms, ``"union"`` every neuron named in at least ``min_worms``
+        worms (default 1). A neuron not identified in a worm is NaN in every
+        frame of that worm (see :ref:`own_recordings`).
     states : {"kato7", "four", "fwd_rev"}, default="kato7"
         Label vocabulary: the 7 Kato states, four states (forward, reverse,
         dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
@@ -65,6 +70,9 @@ def load_kato2015(
         Return ``(data, target)`` instead of a Bunch.
     variable : str, default="WT_NoStim"
         Name of the root struct in the file.
+    min_worms : int, optional
+        With a list or ``"union"``: the number of worms a neuron must be named
+        in (default: every worm for a list, 1 for ``"union"``).
 
     Returns
     -------
@@ -147,13 +155,14 @@ def load_kato2015(
             )
         )
     mapping = "raw" if states == "kato7" else states
-    return assemble(
+    return table_from_worms(
         worms,
-        neurons,
-        mapping,
-        _VOCABULARIES[states],
-        nostate,
-        return_X_y,
-        _DESCR,
-        source,
+        "intersection" if neurons is None else neurons,
+        min_worms=min_worms,
+        states=mapping,
+        vocabulary=_VOCABULARIES[states],
+        nostate=nostate,
+        return_X_y=return_X_y,
+        descr=_DESCR,
+        source=source,
     )

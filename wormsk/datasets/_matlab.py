@@ -345,9 +345,3 @@ def name_candidates(value) -> list[str]:
     if isinstance(value, np.ndarray) and value.dtype == object:
         return [n for v in value.ravel(order="F") for n in name_candidates(v)]
     return []
-
-
-def unique_name(value) -> str | None:
-    """The neuron name of an ROI if it has exactly one candidate, else None."""
-    names = sorted(set(name_candidates(value)))
-    return names[0] if len(names) == 1 else None

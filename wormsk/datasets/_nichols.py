@@ -19,7 +19,6 @@ from ._constants import (
 from ._matlab import elements, numeric, open_mat, text
 from ._recordings import (
     WormRecording,
-    assemble,
     check_roi_count,
     check_vocabulary,
     frame_rate,
@@ -28,6 +27,7 @@ from ._recordings import (
     per_worm,
     states_from_indicators,
 )
+from ._tables import table_from_worms
 
 _VOCABULARIES = {
     "nichols4": NICHOLS_STATES,
@@ -173,6 +173,7 @@ def load_nichols2017(
     return_X_y: bool = False,
     states_field: str = "States",
     state_codes=NICHOLS_STATES,
+    min_worms: int | None = None,
 ):
     """Load Nichols et al. (2017) recordings from one or more MAT-files.
 
@@ -186,10 +187,16 @@ def load_nichols2017(
     ----------
     paths : path or list of paths
         The MAT-files to read; their worms are concatenated.
-    neurons : list of str or None, default=NICHOLS_SHARED_NEURONS
-        Neurons to pick by name in every worm (ROIs with no name or several
-        candidates are not matches); ``None`` picks every neuron named in all
-        worms of all files.
+    neurons : list of str, str or None, default=NICHOLS_SHARED_NEURONS
+        Neurons to pick by name. An ROI counts as a neuron only if it carries
+        exactly one name (ROIs without a name, with a number, with several
+        candidate names or a name ending in '?' are not matches). A list picks
+        those neurons; each must be named in at least ``min_worms`` worms (by
+        default every worm: a missing one is a ``ValueError`` naming the neuron
+        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
+        in all worms, ``"union"`` every neuron named in at least ``min_worms``
+        worms (default 1). A neuron not identified in a worm is NaN in every
+        frame of that worm (see :ref:`own_recordings`).
     states : {"nichols4", "four", "fwd_rev"}, default="nichols4"
         Label vocabulary: the 4 Nichols states (Reversal, Forward, Quiescence,
         Turn), Wang et al.'s four states (Turn and Quiescence excluded, see
@@ -206,6 +213,9 @@ def load_nichols2017(
         State of code 1, 2, ... when the states are integer codes (the Zimmer
         lab's order: Reversal, Forward, Quiescence, Turn); other codes are
         ``nostate``.
+    min_worms : int, optional
+        With a list or ``"union"``: the number of worms a neuron must be named
+        in (default: every worm for a list, 1 for ``"union"``).
 
     Returns
     -------
@@ -250,13 +260,14 @@ def load_nichols2017(
         sources.append(source)
     mapping = "raw" if states == "nichols4" else states
     vocabulary = tuple(state_codes) if states == "nichols4" else _VOCABULARIES[states]
-    return assemble(
+    return table_from_worms(
         worms,
-        neurons,
-        mapping,
-        vocabulary,
-        nostate,
-        return_X_y,
-        _DESCR,
-        ", ".join(sources),
+        "intersection" if neurons is None else neurons,
+        min_worms=min_worms,
+        states=mapping,
+        vocabulary=vocabulary,
+        nostate=nostate,
+        return_X_y=return_X_y,
+        descr=_DESCR,
+        source=", ".join(sources),
     )

@@ -6,11 +6,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from sklearn.utils import Bunch
 
-from ._constants import NOSTATE, map_states, neuron_list
-from ._matlab import elements, numeric, scalar, unique_name, vector
+from ._constants import NOSTATE
+from ._matlab import elements, numeric, scalar, vector
 
 
 @dataclass
@@ -26,16 +24,6 @@ class WormRecording:
     time: np.ndarray  # frames, seconds
     frame: np.ndarray  # original frame numbers
     recording: str = ""
-
-
-def roi_index(worm: WormRecording) -> dict[str, list[int]]:
-    """Neuron name -> ROI positions, counting only ROIs with exactly one name."""
-    index: dict[str, list[int]] = {}
-    for i, entry in enumerate(worm.roi_names):
-        name = unique_name(entry)
-        if name is not None:
-            index.setdefault(name, []).append(i)
-    return index
 
 
 def check_vocabulary(states, vocabularies: dict) -> None:
@@ -177,110 +165,3 @@ def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: s
     return labels
 
 
-def assemble(
-    worms: list[WormRecording],
-    neurons,
-    states: str,
-    vocabulary,
-    nostate: str,
-    return_X_y: bool,
-    descr: str,
-    source: str,
-):
-    """Select neurons by name in every worm and build the Bunch of the contract."""
-    if nostate not in ("drop", "label"):
-        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
-    if not isinstance(return_X_y, (bool, np.bool_)):
-        raise ValueError(f"return_X_y must be True or False; got {return_X_y!r}.")
-    indices = [roi_index(w) for w in worms]
-    if neurons is None:
-        common = set.intersection(*(set(ix) for ix in indices)) if indices else set()
-        neurons = sorted(common)
-        if not neurons:
-            raise ValueError(f"No neuron of {source} is uniquely named in every worm.")
-    # An empty list selects no neuron and still yields the labelled frames.
-    neurons = neuron_list(neurons, allow_empty=True)
-
-    missing = {}
-    for w, ix in zip(worms, indices):
-        lost = [n for n in neurons if n not in ix]
-        if lost:
-            missing[w.worm] = lost
-        twice = [n for n in neurons if len(ix.get(n, ())) > 1]
-        if twice:
-            raise ValueError(
-                f"Worm {w.worm}: neuron(s) {twice} name more than one ROI; cannot "
-                "tell which trace to use."
-            )
-    if missing:
-        detail = "; ".join(f"worm {k} lacks {v}" for k, v in missing.items())
-        raise ValueError(
-            f"Requested neurons are not uniquely named in every worm of {source}: "
-            f"{detail}. ROIs with no name or several candidate names do not count. "
-            "Pass neurons=None for the neurons named in every worm."
-        )
-
-    blocks, targets, worm_ids, frames, times, fps = [], [], [], [], [], {}
-    for w, ix in zip(worms, indices):
-        cols = [ix[n][0] for n in neurons]
-        trace = np.asarray(w.trace, dtype=float)[:, cols]
-        if w.deriv is not None:
-            deriv = np.asarray(w.deriv, dtype=float)[:, cols]
-        else:
-            # No derivative in the file: central differences, per second.
-            deriv = (
-                np.gradient(trace, axis=0) * w.fps
-                if len(trace) > 1
-                else (np.zeros_like(trace))
-            )
-        for arr, what in ((trace, "trace"), (deriv, "derivative")):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                j = int(np.nonzero(bad.any(axis=0))[0][0])
-                raise ValueError(
-                    f"Worm {w.worm}: the {what} of neuron {neurons[j]} has "
-                    f"{int(bad[:, j].sum())} non-finite values."
-                )
-        if states == "raw":
-            labels = np.asarray(w.states, dtype=object)
-        else:
-            labels = map_states(w.states, states)
-            labels[labels == None] = NOSTATE  # noqa: E711 (elementwise)
-        keep = labels != NOSTATE if nostate == "drop" else np.ones(len(labels), bool)
-        block = np.empty((int(keep.sum()), 2 * len(neurons)))
-        block[:, 0::2] = trace[keep]
-        block[:, 1::2] = deriv[keep]
-        blocks.append(block)
-        targets.append(np.asarray(labels[keep], dtype=object))
-        worm_ids.append(np.full(int(keep.sum()), w.worm, dtype=object))
-        frames.append(np.asarray(w.frame)[keep])
-        times.append(np.asarray(w.time, dtype=float)[keep])
-        fps[w.worm] = w.fps
-
-    columns = [f"{n}_{ch}" for n in neurons for ch in ("trace", "deriv")]
-    groups = np.concatenate(worm_ids)
-    index = pd.MultiIndex.from_arrays(
-        [groups, np.concatenate(frames).astype(np.int64)], names=["worm", "frame"]
-    )
-    data = pd.DataFrame(
-        np.concatenate(blocks), index=index, columns=columns, copy=False
-    )
-    target = np.concatenate(targets)
-    if return_X_y:
-        return data, target
-    target_names = list(vocabulary)
-    if nostate == "label":
-        target_names.append(NOSTATE)
-    time = np.concatenate(times)
-    return Bunch(
-        data=data,
-        target=target,
-        groups=groups,
-        neuron_names=neurons,
-        target_names=target_names,
-        fps=fps,
-        time=time,
-        frame=data.assign(time=time, state=target),
-        recordings={w.worm: w.recording for w in worms},
-        DESCR=descr,
-    )

@@ -104,6 +104,10 @@ def _select(neurons, min_worms, indices, worms, source) -> list[str]:
                 f"neurons must be 'intersection', 'union' or a list of names; got "
                 f"{neurons!r}."
             )
+    if min_worms is None:
+        # A named list means "in every worm" unless told otherwise (the MAT
+        # readers' contract); the union's default is any one worm.
+        min_worms = n_worms if neurons != "union" else 1
     min_worms = check_positive_int(min_worms, "min_worms")
     if min_worms > n_worms:
         raise ValueError(
@@ -128,14 +132,17 @@ def _select(neurons, min_worms, indices, worms, source) -> list[str]:
     chosen = neuron_list(neurons, allow_empty=True)
     rare = {n: counts.get(n, 0) for n in chosen if counts.get(n, 0) < min_worms}
     if rare:
-        detail = "; ".join(
-            f"{n} in {c} ({[w.worm for w, ix in zip(worms, indices) if n in ix]})"
-            for n, c in rare.items()
-        )
+        lacking = [
+            (w.worm, [n for n in rare if n not in ix])
+            for w, ix in zip(worms, indices)
+        ]
+        detail = "; ".join(f"worm {w} lacks {names}" for w, names in lacking if names)
         raise ValueError(
             f"Requested neurons are identified in fewer than min_worms={min_worms} "
             f"worm(s) of {source}: {detail}. ROIs without a name, with a number, "
-            "a name ending in '?' or NaN in every frame do not count."
+            "several candidate names, a name ending in '?' or NaN in every frame do "
+            "not count. Pass neurons='union' or a smaller min_worms to keep a neuron "
+            "that some worms lack (NaN in those worms)."
         )
     return chosen
 
@@ -171,7 +178,7 @@ def table_from_worms(
     worms: list[WormRecording],
     neurons="intersection",
     *,
-    min_worms: int = 1,
+    min_worms: int | None = 1,
     states="raw",
     vocabulary=None,
     nostate: str = "drop",
@@ -187,6 +194,8 @@ def table_from_worms(
     """
     if nostate not in ("drop", "label"):
         raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    if not isinstance(return_X_y, (bool, np.bool_)):
+        raise ValueError(f"return_X_y must be True or False; got {return_X_y!r}.")
     if not worms:
         raise ValueError(f"{source} holds no worm.")
     ids = [w.worm for w in worms]
