@@ -39,6 +39,7 @@ CLASSIFIERS = [MLPClassifier, GNNClassifier]
 REGRESSORS = [MLPRegressor, GNNRegressor, GRURegressor]
 ESTIMATORS = CLASSIFIERS + REGRESSORS
 FAST = dict(max_epochs=1, random_state=0)
+_STOP = EarlyStopping(monitor="train_loss")  # copied by every fit, never changed
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_bad_parameters_are_refused_before_any_data_work(classes, name, value, m
 
 def test_routed_parameters_reach_the_optimizer_loss_and_callbacks(rec):
     X, y = rec
-    clf = MLPClassifier(optimizer="sgd", callbacks=[("es", EarlyStopping(monitor="train_loss"))], **FAST)
+    clf = MLPClassifier(optimizer="sgd", callbacks=[("es", _STOP)], **FAST)
     clf.set_params(optimizer__momentum=0.9, criterion__label_smoothing=0.1,
                    callbacks__es__patience=7)
     params = clf.get_params()
@@ -114,7 +115,7 @@ def test_routed_parameters_in_a_grid_search(rec):
     X, y = rec
     pipe = make_pipeline(
         PerWormScaler().set_output(transform="pandas"),
-        MLPClassifier(optimizer="sgd", callbacks=[("es", EarlyStopping(monitor="train_loss"))], **FAST),
+        MLPClassifier(optimizer="sgd", callbacks=[("es", _STOP)], **FAST),
     )
     grid = {"mlpclassifier__optimizer__momentum": [0.0, 0.9],
             "mlpclassifier__callbacks__es__patience": [2, 3]}
@@ -141,7 +142,7 @@ def test_routed_parameters_in_a_grid_search(rec):
                                        r"callbacks are \[.*'es'.*'train_loss'"),
 ])
 def test_routed_names_nothing_takes_are_refused_naming_them(rec, params, match):
-    clf = MLPClassifier(optimizer="SGD", callbacks=[("es", EarlyStopping(monitor="train_loss"))], **FAST)
+    clf = MLPClassifier(optimizer="SGD", callbacks=[("es", _STOP)], **FAST)
     with pytest.raises(InvalidParameterError, match=match):
         clf.set_params(**params).fit(*rec)
 
@@ -328,7 +329,8 @@ def test_valid_split_of_frames_on_request_and_too_few_worms(rec):
     X, y = rec
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = MLPClassifier(train_split=ValidSplit(KFold(3, shuffle=True, random_state=0)),
+        frames = KFold(3, shuffle=True, random_state=0)
+        model = MLPClassifier(train_split=ValidSplit(frames),
                               callbacks=[("w", _ValidWorms())], **FAST).fit(X, y)
     assert dict(model.net_.callbacks_)["w"].valid == {0, 1, 2}
     model = MLPClassifier(train_split=ValidSplit(GroupKFold(3)),

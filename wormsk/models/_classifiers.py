@@ -9,11 +9,10 @@ import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
-
-from sklearn.utils._param_validation import StrOptions
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
