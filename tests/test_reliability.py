@@ -427,8 +427,9 @@ def test_labelled_adjacency_with_unnamed_X_is_refused(rec, cls):
     a = cls(adjacency=adjacency, **FAST).fit(X, y).predict(X)
     b = cls(adjacency=shuffled, **FAST).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
-    # a plain array is taken in column order, with numpy X as well
-    cls(adjacency=adjacency.to_numpy(), **FAST).fit(X.to_numpy(), np.asarray(y))
+    # a plain array is taken in column order, with numpy X (of 2 channels) as well
+    cls(adjacency=adjacency.to_numpy(), n_channels=2, **FAST).fit(X.to_numpy(),
+                                                                 np.asarray(y))
 
 
 _BAD_PARAMS = [
