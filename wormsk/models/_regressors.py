@@ -120,10 +120,7 @@ class _GRUReadout(nn.Module):
 
 
 def _start_from_no_change(module):
-    """Zero the output head so that a forecaster starts as "no change" (and a
-    direct regressor as the mean of its standardized targets, the reference of
-    the runaway-loss guard, instead of a random function whose first epoch could
-    trip that guard on unscaled inputs).
+    """Zero the output head of a forecaster so that it starts as "no change".
 
     The Markov step x + tanh(f(x)) (and the GRU's residual head) then predicts
     x_{t+1} = x_t before training, the strong baseline for smooth calcium traces,
@@ -483,8 +480,7 @@ class MLPRegressor(_WormRegressor):
         common = dict(hidden_size=self.hidden_size, aggregation=self.aggregation,
                       norm=self.norm)
         if self.horizon_ is None:
-            return _start_from_no_change(
-                WormMLP(n, c, n_outputs=self.n_outputs_, readout="graph", **common))
+            return WormMLP(n, c, n_outputs=self.n_outputs_, readout="graph", **common)
         step = WormMLP(n, c, n_outputs=c, readout="node", **common)
         return _start_from_no_change(MarkovForecaster(step))
 
@@ -584,8 +580,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
                       edges=self.edges, adjacency=self._adjacency_tensor(),
                       norm=self.norm)
         if self.horizon_ is None:
-            return _start_from_no_change(
-                WormGNN(n, c, n_outputs=self.n_outputs_, readout="graph", **common))
+            return WormGNN(n, c, n_outputs=self.n_outputs_, readout="graph", **common)
         step = WormGNN(n, c, n_outputs=c, readout="node", **common)
         return _start_from_no_change(MarkovForecaster(step))
 
@@ -679,7 +674,6 @@ class GRURegressor(_WormRegressor):
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
         if self.horizon_ is None:
-            return _start_from_no_change(
-                _GRUReadout(n, c, self.n_outputs_, self.hidden_size, self.norm))
+            return _GRUReadout(n, c, self.n_outputs_, self.hidden_size, self.norm)
         forecaster = GRUForecaster(n, c, hidden_size=self.hidden_size, norm=self.norm)
         return _start_from_no_change(forecaster)
