@@ -399,7 +399,7 @@ def test_warm_start_continues_and_interrupt_keeps_model(small):
     clf.set_params(callbacks=None, max_epochs=2).fit(X, y)
     assert len(clf.history_) == 4
     assert not np.allclose(clf.predict_proba(X), before)
-    with pytest.raises(ValueError, match="not seen in the first fit"):
+    with pytest.raises(ValueError, match=r"not in the classes \[.*\] of the first fit"):
         clf.fit(X, np.where(y == y[0], "new", y))
 
 
@@ -441,7 +441,7 @@ def test_cuda_predictions_match_cpu(small):
 def test_bad_input_errors(small):
     X, y = small
     with pytest.raises(ValueError, match="not a multiple of n_channels=2"):
-        MLPClassifier(**FAST).fit(X.iloc[:, :5].to_numpy(), y)
+        MLPClassifier(n_channels=2, **FAST).fit(X.iloc[:, :5].to_numpy(), y)
     with pytest.raises(ValueError, match="only one class"):
         MLPClassifier(**FAST).fit(X, np.full(len(X), "fwd"))
     with pytest.raises(ValueError, match="y has 239 labels but X has 240 rows"):
@@ -463,7 +463,8 @@ def test_bad_input_errors(small):
         clf.predict(X.iloc[:, 2:])
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         clf.predict(X[X.columns[::-1]])
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match=r"'lr' parameter of MLPClassifier must be "
+                                         r"a float in the range \(0.0, inf\)"):
         MLPClassifier(lr=0).fit(X, y)
 
 
@@ -716,7 +717,8 @@ def test_target_modes_can_be_forced(small):
     assert direct.horizon_ is None and direct.predict(X).shape == Y.shape
     with pytest.raises(ValueError, match="target='forecast' needs Y of width"):
         MLPRegressor(target="forecast", **FAST).fit(X, Y[:, :7])
-    with pytest.raises(ValueError, match="target must be one of"):
+    with pytest.raises(ValueError, match="'target' parameter of .* must be a str "
+                                         "among"):
         MLPRegressor(target="both", **FAST).fit(X, Y)
     with pytest.raises(ValueError, match="y has 239 rows but X has 240"):
         MLPRegressor(**FAST).fit(X, Y[1:])
@@ -802,8 +804,10 @@ def test_grid_search_over_numpy_ranges(small):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"train_horizon": 0}, "train_horizon must be an integer >= 1"),
-    ({"teacher_forcing_epochs": -1}, "teacher_forcing_epochs must be a non-negative"),
+    ({"train_horizon": 0}, r"'train_horizon' parameter .* must be an int in the "
+                           r"range \[1, inf\)"),
+    ({"teacher_forcing_epochs": -1}, r"'teacher_forcing_epochs' parameter .* must be "
+                                     r"a float in the range \[0.0, inf\)"),
 ])
 @pytest.mark.parametrize("cls", REGRESSORS)
 def test_initialize_checks_regressor_parameters(small, cls, params, match):

@@ -186,12 +186,14 @@ def test_numpy_width_not_a_multiple_of_n_channels(rec, cls):
         y = y.to_numpy()[:, :29 * 3]
     with pytest.raises(ValueError, match="29 columns, which is not a multiple of "
                                          "n_channels=2.*n_channels=1"):
-        cls(**FAST).fit(odd, y)
-    with pytest.raises(ValueError, match="n_channels must be an integer >= 1; got 0"):
+        cls(n_channels=2, **FAST).fit(odd, y)
+    with pytest.raises(ValueError, match=r"'n_channels' parameter of .* must be an "
+                                         r"int in the range \[1, inf\).*Got 0"):
         cls(n_channels=0, **FAST).fit(X, training_data(cls, rec)[1])
-    # the documented way out: every column is a node
-    model = cls(n_channels=1, **FAST).fit(odd, y)
-    assert model.n_neurons_ == 29
+    # the documented ways out: every column is a node (the default for numpy)
+    for n_channels in (1, "auto"):
+        model = cls(n_channels=n_channels, **FAST).fit(odd, y)
+        assert model.n_neurons_ == 29
 
 
 # ---------------------------------------------------------------------------
@@ -425,30 +427,42 @@ def test_labelled_adjacency_with_unnamed_X_is_refused(rec, cls):
     a = cls(adjacency=adjacency, **FAST).fit(X, y).predict(X)
     b = cls(adjacency=shuffled, **FAST).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
-    # a plain array is taken in column order, with numpy X as well
-    cls(adjacency=adjacency.to_numpy(), **FAST).fit(X.to_numpy(), np.asarray(y))
+    # a plain array is taken in column order, with numpy X (of 2 channels) as well
+    cls(adjacency=adjacency.to_numpy(), n_channels=2, **FAST).fit(X.to_numpy(),
+                                                                 np.asarray(y))
 
 
 _BAD_PARAMS = [
-    (ESTIMATORS, "norm", "yes", "norm must be True or False; got 'yes'"),
-    (ESTIMATORS, "warm_start", 1, "warm_start must be True or False"),
-    (ESTIMATORS, "verbose", -1, r"verbose must be an integer >= 0; got -1"),
-    (ESTIMATORS, "verbose", 0.5, r"verbose must be an integer >= 0"),
+    (ESTIMATORS, "norm", "yes", r"'norm' parameter of .* must be an instance of "
+                                r"'bool'.*Got 'yes'"),
+    (ESTIMATORS, "warm_start", 1, "'warm_start' parameter of .* must be an instance "
+                                  "of 'bool'"),
+    (ESTIMATORS, "verbose", -1, r"'verbose' parameter of .* must be an int in the "
+                                r"range \[0, inf\). Got -1"),
+    (ESTIMATORS, "verbose", 0.5, r"'verbose' parameter of .* must be an int in the "
+                                 r"range \[0, inf\)"),
     (ESTIMATORS, "interrupt", "ignore",
-     r"interrupt must be one of \('raise', 'stop'\)"),
-    (ESTIMATORS, "weight_decay", np.nan, "weight_decay must be a non-negative"),
-    (ESTIMATORS, "weight_decay", np.inf, "weight_decay must be a non-negative"),
-    (ESTIMATORS, "lr", np.inf, "lr must be a positive number; got inf"),
-    (ESTIMATORS, "lr", True, "lr must be a positive number; got True"),
-    (ESTIMATORS, "callbacks", "x", "callbacks must be None or a list of skorch"),
-    (ESTIMATORS, "train_split", "x", "train_split must be None or a callable"),
+     r"'interrupt' parameter of .* must be a str among \{'raise', 'stop'\}"),
+    (ESTIMATORS, "weight_decay", np.nan, r"'weight_decay' parameter of .* must be a "
+                                         r"float in the range \[0.0, inf\)"),
+    (ESTIMATORS, "weight_decay", np.inf, r"'weight_decay' parameter of .* must be a "
+                                         r"float in the range \[0.0, inf\)"),
+    (ESTIMATORS, "lr", np.inf, r"'lr' parameter of .* must be a float in the range "
+                               r"\(0.0, inf\). Got inf"),
+    (ESTIMATORS, "lr", True, "'lr' parameter of .* must be a number, not a bool. "
+                             "Got True"),
+    (ESTIMATORS, "callbacks", "x", "'callbacks' parameter of .* must be an instance "
+                                   "of 'list', an instance of 'tuple' or None"),
+    (ESTIMATORS, "train_split", "x", "'train_split' parameter of .* must be a "
+                                     "callable or None"),
     (ESTIMATORS, "optimizer", "adamx", r"optimizer='adamx' is not an optimizer of "
                                        r"torch.optim; give one of \[.*'adamw'.*'sgd'"),
     (ESTIMATORS, "device", "meta", r"device must be 'cpu' or 'cuda' .*got 'meta'"),
     (ESTIMATORS, "device", "mps", r"device must be 'cpu' or 'cuda' .*got 'mps'"),
     (ESTIMATORS, "device", "gpu", r"device must be 'cpu' or 'cuda' .*got 'gpu'"),
     (REGRESSORS, "teacher_forcing_epochs", np.nan,
-     "teacher_forcing_epochs must be a non-negative number; got nan"),
+     r"'teacher_forcing_epochs' parameter of .* must be a float in the range "
+     r"\[0.0, inf\). Got nan"),
 ]
 
 
@@ -462,8 +476,8 @@ def test_bad_parameter_values_are_refused_naming_them(rec, classes, name, value,
             cls(**{**FAST, name: value}).fit(X, y)
         with pytest.raises((ValueError, TypeError), match=match):
             cls(**{**FAST, name: value}).initialize(X, y)
-    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer "
-                                        "class.*or its name"):
+    with pytest.raises(TypeError, match="'optimizer' parameter of MLPClassifier must "
+                                        "be an instance of 'str' or a callable. Got 3"):
         MLPClassifier(optimizer=3, **FAST).fit(*rec)
 
 

@@ -8,6 +8,17 @@ DataFrame index level ``worm``, else from a ``groups`` argument, else the input 
 one worm. In a ``Pipeline``, keep the index by asking the transformers for pandas
 output (``PerWormScaler().set_output(transform="pandas")``), or route ``groups``.
 
+Conventions: parameters are checked (sklearn's ``_parameter_constraints``) at the
+start of ``fit``, before the data. ``n_channels="auto"`` reads the channels per
+neuron from ``<NEURON>_<channel>`` column names and makes every column a node
+otherwise (numpy input), so sklearn steps such as ``SelectKBest`` can sit in front
+of a network. skorch's routed parameters (``optimizer__momentum``,
+``criterion__label_smoothing``, ``callbacks__<name>__<param>``) work in
+``set_params``, ``clone`` and grid searches. The classifiers take
+``class_weight``; every estimator takes ``sample_weight`` in ``fit`` and has
+``partial_fit`` (one epoch per call). ``train_split=ValidSplit(5)`` or
+``ValidSplit(0.2)`` validates on held-out worms.
+
 Threads: during ``fit`` and prediction torch runs with ``WORMSK_NUM_THREADS``
 intra-op threads, default 1 (the previous setting is restored afterwards). The
 batches are small, so extra threads gained little on an idle 2-core machine and

@@ -15,20 +15,39 @@ from __future__ import annotations
 import contextlib
 import copy
 import dis
+import inspect
 import math
 import numbers
 import os
 import pickle
 import uuid
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+)
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
+from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 from skorch.callbacks import Callback, Checkpoint, TrainEndCheckpoint
+from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
 from .._utils import (
@@ -50,6 +69,11 @@ from .._utils import (
 
 #: Environment variable that sets the torch threads of one fit or predict (default 1).
 THREADS_ENV = "WORMSK_NUM_THREADS"
+
+_INTERRUPTS = ("raise", "stop")
+
+#: Root of wormsk's documentation, which the estimators' HTML repr links to.
+DOC_URL = "https://wormsk.readthedocs.io/en/stable/"
 
 
 def _available_cores() -> int:
@@ -116,7 +140,8 @@ class _WormDataset(torch.utils.data.Dataset):
     through :class:`_WormBatches`, which gathers whole batches at once.
     """
 
-    def __init__(self, X, y=None, worms=None, history=None, split_y=None):
+    def __init__(self, X, y=None, worms=None, history=None, split_y=None,
+                 weights=None):
         self.X = X
         self.y = y
         n = X.shape[0]
@@ -124,6 +149,8 @@ class _WormDataset(torch.utils.data.Dataset):
         self.history = history
         # Targets handed to a ``train_split`` (stratification needs class labels).
         self.split_y = split_y
+        # Loss weight of every row (sample_weight times class_weight), or None.
+        self.weights = weights
 
     def __len__(self):
         return self.X.shape[0]
@@ -198,13 +225,17 @@ class _WormBatches:
     one batch, in time order, worms in order of first appearance.
     """
 
-    def __init__(self, dataset, batch_size, shuffle, generator=None):
+    def __init__(self, dataset, batch_size, shuffle, generator=None, net=None):
         self.base, groups = _rows_by_worm(dataset)
         self.positions = [torch.as_tensor(pos) for _, pos in groups]
         # torch.split refuses numpy integers, which a parameter grid hands out.
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = shuffle
         self.generator = generator
+        # The net whose get_loss weighs the rows of the batch being yielded: skorch
+        # hands get_loss (y_pred, y) only, and y stays the plain targets that
+        # skorch's scoring callbacks read.
+        self.net = net
 
     def _chunks(self):
         if not self.shuffle:
@@ -222,7 +253,10 @@ class _WormBatches:
         return [chunks[i] for i in order.tolist()]
 
     def __iter__(self):
+        weights = self.base.weights
         for rows in self._chunks():
+            if self.net is not None:
+                self.net.batch_weights_ = None if weights is None else weights[rows]
             yield self.base.batch(rows)
 
 
@@ -375,12 +409,86 @@ class _WormNetMixin:
         dataset = self.get_dataset(X, y)
         if not self.train_split:
             return dataset, None
-        return self.train_split(dataset, dataset.split_y, groups=dataset.worms)
+        split = _worm_split(self.train_split, dataset.worms)
+        # Only splitters that use groups get them: sklearn warns on every call
+        # that the others (KFold, ...) ignore groups.
+        uses_groups = not isinstance(split, ValidSplit) or _cv_uses_groups(split.cv)
+        groups = dataset.worms if uses_groups else None
+        return split(dataset, dataset.split_y, groups=groups)
 
     def get_iterator(self, dataset, training=False):
         return _WormBatches(
-            dataset, self.batch_size, shuffle=training, generator=self.generator_
+            dataset, self.batch_size, shuffle=training, generator=self.generator_,
+            net=self,
         )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        weights = getattr(self, "batch_weights_", None)
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        # Per-row losses, weighted, then averaged over the batch: weights that
+        # average to 1 (class_weight="balanced") keep the meaning of lr.
+        criterion = self.criterion_
+        reduction, criterion.reduction = criterion.reduction, "none"
+        try:
+            per_row = super().get_loss(y_pred, y_true, X=X, training=training)
+        finally:
+            criterion.reduction = reduction
+        per_row = per_row.reshape(per_row.shape[0], -1).mean(dim=1)
+        return (per_row * weights).mean()
+
+
+def _cv_uses_groups(cv):
+    """Whether a splitter's ``split`` consumes ``groups`` (GroupKFold does, KFold
+    does not), read from sklearn's metadata routing."""
+    if isinstance(cv, (numbers.Number, type(None))):
+        return False
+    try:
+        return bool(get_routing_for_object(cv).consumes("split", ["groups"]))
+    except (AttributeError, TypeError):
+        return True  # a custom splitter without routing: give it the worms
+
+
+def _worm_split(train_split, worms):
+    """``train_split`` with a number of folds or a fraction made worm-grouped.
+
+    skorch's ``ValidSplit(5)`` / ``ValidSplit(0.2)`` splits frames (KFold,
+    ShuffleSplit), mixing every worm into both sets; wormsk holds out whole worms
+    instead: ``GroupKFold(5)`` (``StratifiedGroupKFold`` when stratified), or
+    ``GroupShuffleSplit(test_size=0.2)``. A ValidSplit of an explicit splitter,
+    and any other callable, is used as given.
+    """
+    if not isinstance(train_split, ValidSplit) or not isinstance(
+        train_split.cv, numbers.Number
+    ):
+        return train_split
+    cv, stratified = train_split.cv, train_split.stratified
+    n_worms = len(np.unique(worms))
+    fraction = not is_integer(cv)
+    if fraction:
+        if stratified:
+            splitter = StratifiedGroupKFold(
+                n_splits=max(2, round(1 / cv)), shuffle=True,
+                random_state=train_split.random_state,
+            )
+        else:
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=cv, random_state=train_split.random_state
+            )
+        needed = 2
+    else:
+        kind = StratifiedGroupKFold if stratified else GroupKFold
+        splitter = kind(n_splits=int(cv))
+        needed = int(cv)
+    if n_worms < needed:
+        raise ValueError(
+            f"train_split=ValidSplit({cv!r}) holds out whole worms for validation "
+            f"({type(splitter).__name__} on the worms), which needs at least "
+            f"{needed} worms, but X has {n_worms}. Pass more worms, a smaller number "
+            "of folds, or ValidSplit(KFold(...)) to split frames within worms "
+            "(validation frames then come from the training worms)."
+        )
+    return ValidSplit(splitter, stratified=False)
 
 
 # ----------------------------------------------------------------------------------
@@ -397,6 +505,148 @@ class _WormEstimator(BaseEstimator):
 
     # Subclasses that read a worm's preceding rows (recurrent burn-in) set this.
     _burn_in_rows = 0
+
+    # The HTML repr (in notebooks) links each estimator to its page of the API docs.
+    _doc_link_module = "wormsk"
+    _doc_link_template = DOC_URL + "generated/{estimator_module}.{estimator_name}.html"
+
+    # Checked by sklearn's machinery at the start of fit, before any data work;
+    # _check_params adds the few checks constraints cannot express.
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, math.inf, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        # -1: whole worms. One frame per batch would make batch statistics
+        # degenerate, hence >= 2.
+        "batch_size": [Interval(Integral, 2, None, closed="left"),
+                       Options(Integral, {-1})],
+        "optimizer": [str, callable],
+        "weight_decay": [Interval(Real, 0, math.inf, closed="left")],
+        "n_channels": [Interval(Integral, 1, None, closed="left"),
+                       StrOptions({"auto"})],
+        "norm": ["boolean"],
+        "train_split": [callable, None],
+        "callbacks": [list, tuple, None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": [Interval(Integral, 0, None, closed="left")],
+        "interrupt": [StrOptions(set(_INTERRUPTS))],
+    }
+
+    # skorch's routed parameters (set_params(optimizer__momentum=0.9), ...): kept
+    # as keyword arguments of __init__, as skorch's NeuralNet does, so that
+    # get_params, clone and grid searches carry them.
+    _ROUTED = ("optimizer__", "criterion__", "callbacks__")
+    # Routed names with a parameter of their own, which they would silently beat.
+    _ROUTED_OWN = {"optimizer__lr": "lr", "optimizer__weight_decay": "weight_decay",
+                   "optimizer__params": None, "criterion__reduction": None}
+    _criterion = None  # set by the classifier and regressor bases
+
+    def _set_routed(self, kwargs):
+        # Stored, not checked: sklearn's __init__ only stores (fit refuses names
+        # that are not routed ones, in _check_params).
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        known = getattr(self, "_extra_params", ())
+        self._extra_params = known + tuple(k for k in kwargs if k not in known)
+
+    def _routed_params(self):
+        return {k: getattr(self, k) for k in getattr(self, "_extra_params", ())}
+
+    def get_params(self, deep=True):
+        """Get parameters for this estimator, skorch's routed ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        return {**super().get_params(deep=deep), **self._routed_params()}
+
+    def set_params(self, **params):
+        """Set parameters, including skorch's routed ``optimizer__<name>``,
+        ``criterion__<name>`` and ``callbacks__<callback>__<name>``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        routed = {
+            k: params.pop(k) for k in list(params)
+            if k.startswith(self._ROUTED) and k not in self._ROUTED
+        }
+        self._set_routed(routed)
+        return super().set_params(**params)
+
+    def _check_params(self):
+        """Check every parameter before any data work (``fit``, ``initialize``,
+        ``partial_fit``): sklearn's constraints, then what they cannot express."""
+        self._validate_params()
+        name = type(self).__name__
+        # Interval(Real) admits bools; True as a rate is a caller's mistake.
+        for param in ("lr", "weight_decay", "teacher_forcing_epochs"):
+            value = getattr(self, param, None)
+            if isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {param!r} parameter of {name} must be a number, not a "
+                    f"bool. Got {value!r} instead."
+                )
+        # Names are case-insensitive and depend on the installed torch.
+        optimizer = _optimizer_class(self.optimizer)
+        # Whether CUDA is available is known only at run time.
+        _check_device(self.device)
+        # Routed names: the signature of the optimizer or loss they are passed to.
+        for key in self._routed_params():
+            if not key.startswith(self._ROUTED) or key in self._ROUTED:
+                raise TypeError(
+                    f"{name} got an unexpected keyword argument {key!r}; besides "
+                    "its named parameters it takes skorch's routed parameters "
+                    "optimizer__<name>, criterion__<name> and "
+                    "callbacks__<callback name>__<name>."
+                )
+            if key in self._ROUTED_OWN:
+                own = self._ROUTED_OWN[key]
+                raise InvalidParameterError(
+                    f"{key} cannot be set: "
+                    + (f"use the parameter {own!r} of {name}." if own else
+                       "wormsk sets it itself.")
+                )
+            prefix, _, rest = key.partition("__")
+            target = {"optimizer": optimizer, "criterion": self._criterion}.get(prefix)
+            if target is not None and rest not in _init_parameters(target):
+                raise InvalidParameterError(
+                    f"{key}: {target.__name__} has no parameter {rest!r}; it takes "
+                    f"{sorted(_init_parameters(target))}."
+                )
+            if prefix == "callbacks" and "__" not in rest:
+                raise InvalidParameterError(
+                    f"{key}: name a callback and its parameter, as in "
+                    "callbacks__<callback name>__<parameter>."
+                )
+
+    def _check_routed_callbacks(self, net):
+        """Every callbacks__<name>__ must name a callback of the net (its names are
+        known only once the net exists)."""
+        names = dict(net.callbacks_)
+        for key in self._routed_params():
+            if key.startswith("callbacks__"):
+                cb = key.split("__")[1]
+                if cb not in names:
+                    raise InvalidParameterError(
+                        f"{key}: there is no callback named {cb!r}; the callbacks "
+                        f"are {sorted(names)} (name yours with (name, callback) "
+                        "pairs in callbacks)."
+                    )
 
     def _baseline_loss(self, X3, y_enc):
         """Training loss of a predictor that learned nothing (see
@@ -425,12 +675,15 @@ class _WormEstimator(BaseEstimator):
             ensure_min_samples=1,
         )
         worms = get_worms(X if hasattr(X, "index") else Xa, groups)
-        n_channels = self.n_channels
         if reset:
-            n_channels = _check_int(n_channels, "n_channels")
-            n_neurons = n_neurons_from_width(Xa.shape[1], n_channels)
-        else:
-            n_neurons = Xa.shape[1] // n_channels
+            names = getattr(self, "feature_names_in_", None)
+            self.n_channels_, self._node_names = _channels(
+                self.n_channels, None if names is None else [str(c) for c in names]
+            )
+            # Refuses a width that is not a multiple of an explicit n_channels.
+            n_neurons_from_width(Xa.shape[1], self.n_channels_)
+        n_channels = self.n_channels_
+        n_neurons = Xa.shape[1] // n_channels
         _check_finite(Xa, worms, X)
         # The tensor must not share memory with the caller's array (nothing the
         # caller passed is ever modified); a float64 input was converted, hence
@@ -441,63 +694,33 @@ class _WormEstimator(BaseEstimator):
         labels, codes = _worm_codes(worms)
         return Xt, codes, labels
 
-    def _check_common_params(self):
-        """Check the parameters every estimator has (the one place they are checked:
-        ``fit`` and ``initialize`` call it, subclasses extend it)."""
-        _check_int(self.max_epochs, "max_epochs", minimum=0)
-        if self.batch_size != -1:
-            _check_int(self.batch_size, "batch_size", minimum=2)
-        if not _is_real(self.lr) or not 0 < self.lr < math.inf:
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
-        if not _is_real(self.weight_decay) or not 0 <= self.weight_decay < math.inf:
-            raise ValueError(
-                "weight_decay must be a non-negative number; got "
-                f"{self.weight_decay!r}."
-            )
-        if self.train_split is not None and not callable(self.train_split):
-            raise TypeError(
-                "train_split must be None or a callable such as skorch's "
-                f"ValidSplit; got {self.train_split!r}."
-            )
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise TypeError(
-                "callbacks must be None or a list of skorch callbacks (or "
-                f"(name, callback) pairs); got {self.callbacks!r}."
-            )
-        for name in ("norm", "warm_start"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(
-                    f"{name} must be True or False; got {getattr(self, name)!r}."
-                )
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            _check_int(self.verbose, "verbose", minimum=0)
-        if self.interrupt not in _INTERRUPTS:
-            raise ValueError(
-                f"interrupt must be one of {_INTERRUPTS}; got {self.interrupt!r}."
-            )
-        _optimizer_class(self.optimizer)
-        _check_device(self.device)
-
     # -- fitting ---------------------------------------------------------------------
 
-    def _fit(self, X, y, groups, *, train=True):
+    def _fit(self, X, y, groups, *, train=True, sample_weight=None, partial=False,
+             classes=None):
         """Shared body of ``fit`` (``train=False``: build a fresh model, no epochs,
-        whatever ``warm_start`` says)."""
+        whatever ``warm_start`` says; ``partial``: one epoch, continuing a fitted
+        model)."""
+        self._check_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
-        self._check_common_params()
-        continuing = train and bool(self.warm_start) and hasattr(self, "net_")
+        fitted = hasattr(self, "net_")
+        continuing = fitted and (partial or (train and bool(self.warm_start)))
         X3, codes, labels = self._validate_X(X, reset=not continuing, groups=groups)
         if not continuing:
             self.n_neurons_ = X3.shape[1]
             columns = getattr(self, "feature_names_in_", None)
             if columns is None:
                 columns = [None] * self.n_features_in_
-            self.neuron_names_ = neuron_names(list(columns), self.n_channels)
-        y_enc, split_y = self._encode_y(y, X3.shape[0], reset=not continuing)
+            self.neuron_names_ = self._node_names or neuron_names(
+                list(columns), self.n_channels_
+            )
+        y_enc, split_y = self._encode_y(y, X3.shape[0], reset=not continuing,
+                                        classes=classes)
+        weights = self._row_weights(y_enc, sample_weight, X3.shape[0], partial)
         _refuse_one_frame_worms(codes, labels, "training")
         device = torch.device(self.device)
         dataset = _WormDataset(
@@ -506,6 +729,7 @@ class _WormEstimator(BaseEstimator):
             worms=codes,
             history=self._history_positions(codes, device, fitting=True),
             split_y=split_y,
+            weights=None if weights is None else weights.to(device),
         )
         if not continuing:
             # Not drawn from random_state: two fits with the same seed, running
@@ -520,16 +744,33 @@ class _WormEstimator(BaseEstimator):
                 module = self._build_module(X3, y_enc)
             net = self._make_net(module)
             net.initialize()
+            self._check_routed_callbacks(net)
             net.generator_ = torch.Generator().manual_seed(seed + 1)
             self.net_ = net
         else:
             self._update_net()
         if train:
             self.net_.stop_on_interrupt_ = self.interrupt == "stop"
-            self.net_.baseline_loss_ = self._baseline_loss(X3, y_enc)
+            baseline = self._baseline_loss(X3, y_enc)
+            if weights is not None:
+                # The loss is weighted: so is the runaway guard's reference.
+                baseline *= float(weights.mean())
+            self.net_.baseline_loss_ = baseline
+            epochs = {"epochs": 1} if partial else {}
             with _torch_threads():
-                self.net_.partial_fit(dataset, None)
+                self.net_.partial_fit(dataset, None, **epochs)
         return self
+
+    def _row_weights(self, y_enc, sample_weight, n_samples, partial):
+        """Loss weight of every row: ``sample_weight`` (times the classifiers'
+        ``class_weight``), or None when all rows weigh the same."""
+        if sample_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
+            ensure_non_negative=True,
+        )
+        return torch.tensor(weights, dtype=torch.float32)
 
     def _history_positions(self, codes, device, fitting=False):
         """Row positions of the ``_burn_in_rows`` frames ending at each row.
@@ -570,6 +811,7 @@ class _WormEstimator(BaseEstimator):
             device=self.device,
             verbose=self.verbose,
             warm_start=True,
+            **self._routed_params(),
         )
 
     def _update_net(self):
@@ -585,6 +827,7 @@ class _WormEstimator(BaseEstimator):
             train_split=self.train_split,
             callbacks=self._fit_callbacks(),
             verbose=self.verbose,
+            **self._routed_params(),
         )
 
     def _fit_callbacks(self):
@@ -736,7 +979,15 @@ class _WormEstimator(BaseEstimator):
         **kwargs
             Passed to :meth:`skorch.net.NeuralNet.load_params`.
         """
-        check_is_fitted(self, "net_")
+        check_is_fitted(
+            self, "net_",
+            msg=(
+                "This %(name)s has no network to load parameters into yet: call "
+                "initialize(X, y) with data of the shape the parameters were saved "
+                "with (same columns, classes or target width), or fit, before "
+                "load_params."
+            ),
+        )
         checkpoint = self._fit_checkpoint(checkpoint)
         files = {} if checkpoint is None else checkpoint.get_formatted_files(self.net_)
         given = dict(f_params=f_params, f_optimizer=f_optimizer,
@@ -814,6 +1065,12 @@ class _WormEstimator(BaseEstimator):
 
 class _GraphMixin:
     """``inferred_graph`` for the GNN estimators."""
+
+    _parameter_constraints: dict = {
+        "edges": [StrOptions({"static", "dynamic"})],
+        # Its shape and labels depend on X: checked in _adjacency_tensor.
+        "adjacency": ["array-like", None],
+    }
 
     def _gnn(self):
         module = self.module_
@@ -908,15 +1165,62 @@ class _GraphMixin:
 # ----------------------------------------------------------------------------------
 
 
-def _check_int(value, name, minimum=1):
-    # Same integers as _utils.check_positive_int, but with a minimum (and the
-    # message that names it).
-    if not is_integer(value) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
+def _init_parameters(cls):
+    """Keyword parameters of ``cls.__init__`` (those a routed name may set)."""
+    return {
+        name for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
-_INTERRUPTS = ("raise", "stop")
+def _channel_layout(columns):
+    """Channels per neuron of ``<NEURON>_<channel>`` column names, or None.
+
+    The names must be neuron-major (a neuron's columns adjacent) and every neuron
+    must have the same channels in the same order. A numeric suffix (``PC_1``,
+    ``col_0``) numbers features, it does not name a channel.
+    """
+    parts = [c.rsplit("_", 1) for c in columns]
+    if any(len(p) != 2 or not p[0] or not p[1] or p[1].isdigit() for p in parts):
+        return None
+    runs = []
+    for neuron, channel in parts:
+        if not runs or runs[-1][0] != neuron:
+            runs.append((neuron, []))
+        runs[-1][1].append(channel)
+    layouts = {tuple(channels) for _, channels in runs}
+    if len({neuron for neuron, _ in runs}) != len(runs) or len(layouts) != 1:
+        return None
+    (layout,) = layouts
+    return len(layout) if len(set(layout)) == len(layout) else None
+
+
+def _channels(n_channels, columns):
+    """``(n_channels, node names or None)`` for the ``n_channels`` parameter.
+
+    ``"auto"``: read from ``<NEURON>_<channel>`` column names; one channel per
+    column (every column a node, named by its column) for unnamed input or names
+    without that layout. An integer is taken as given.
+    """
+    if n_channels != "auto":
+        return int(n_channels), None
+    if columns is None:
+        return 1, None
+    found = _channel_layout(columns)
+    if found is not None:
+        return found, None
+    if any("_" in c and not c.rsplit("_", 1)[1].isdigit() for c in columns):
+        warnings.warn(
+            "n_channels='auto' found column names like <NEURON>_<channel> but not "
+            "one layout for all neurons (the same channels, adjacent, in the same "
+            f"order; first columns {columns[:4]}), so every column is a node of one "
+            "channel. Pass n_channels=<int> for neuron-major columns, or select "
+            "whole neurons.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return 1, list(columns)
+
 
 # Docs of the run parameters every estimator shares.
 _RUN_DOC = """    device : {"cpu", "cuda"}, default="cpu"
@@ -932,6 +1236,18 @@ _RUN_DOC = """    device : {"cpu", "cuda"}, default="cpu"
         trained model with a warning (skorch's own behaviour); ``warm_start=True``
         can continue it. A callback that raises ``KeyboardInterrupt`` to end
         training early, as skorch's ``EarlyStopping`` does, still does so.
+"""
+
+# Docs of skorch's routed parameters, shared by every estimator.
+_ROUTED_DOC = """    **kwargs
+        skorch's routed parameters, as for a skorch ``NeuralNet``:
+        ``optimizer__<name>`` (e.g. ``optimizer__momentum=0.9`` with
+        ``optimizer="sgd"``), ``criterion__<name>`` (e.g.
+        ``criterion__label_smoothing``) and ``callbacks__<callback>__<name>``
+        (e.g. ``callbacks__es__patience=3`` for ``callbacks=[("es",
+        EarlyStopping())]``). They work in ``set_params``, ``clone`` and grid
+        searches; names the optimizer, loss or callback does not take are refused
+        in ``fit``. ``lr`` and ``weight_decay`` are set by their own parameters.
 """
 
 # Lines of torch.load's refusal that advise unsafe loading or filing a torch issue.

@@ -9,13 +9,16 @@ import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
+from ._base import _ROUTED_DOC, _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
+
+_AGGREGATIONS = StrOptions({"concat", "sum"})
 
 
 class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
@@ -25,7 +28,14 @@ class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
 class _WormClassifier(ClassifierMixin, _WormEstimator):
     """Label handling, prediction and scoring shared by the classifiers."""
 
-    def _encode_y(self, y, n_samples, reset):
+    _parameter_constraints: dict = {
+        **_WormEstimator._parameter_constraints,
+        "aggregation": [_AGGREGATIONS],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _criterion = torch.nn.CrossEntropyLoss
+
+    def _encode_y(self, y, n_samples, reset, classes=None):
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n_samples:
             raise ValueError(
@@ -40,6 +50,10 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
                 "frames without a state) from X and y before fitting."
             )
         check_classification_targets(y)
+        if reset and classes is not None:
+            # partial_fit's first call: all classes, possibly more than y shows.
+            self.classes_ = np.unique(np.asarray(classes))
+            reset = False
         if reset:
             classes, codes = np.unique(y, return_inverse=True)
             if len(classes) < 2:
@@ -52,13 +66,45 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
             unseen = np.setdiff1d(y, self.classes_)
             if len(unseen):
                 raise ValueError(
-                    f"y has label(s) {[plain(u) for u in unseen]} not seen in the "
-                    "first fit; with warm_start=True the classes must stay "
-                    f"{[plain(c) for c in self.classes_]}."
+                    f"y has label(s) {[plain(u) for u in unseen]} not in the classes "
+                    f"{[plain(c) for c in self.classes_]} of the first fit (or of "
+                    "partial_fit's classes); with warm_start=True or partial_fit "
+                    "the classes must stay the same."
                 )
             codes = np.searchsorted(self.classes_, y)
         codes = codes.astype(np.int64).ravel()
         return torch.from_numpy(codes), codes
+
+    def _row_weights(self, y_enc, sample_weight, n_samples, partial):
+        weights = super()._row_weights(y_enc, sample_weight, n_samples, partial)
+        if self.class_weight is None:
+            return weights
+        classes = self.classes_
+        if isinstance(self.class_weight, str):
+            if partial:
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, whose "
+                    "calls each see part of the data: compute the weights once with "
+                    "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                    "classes=classes, y=y) and pass them as a dict."
+                )
+            counts = np.bincount(y_enc.numpy(), minlength=len(classes))
+            per_class = len(y_enc) / (len(classes) * np.maximum(counts, 1))
+        else:
+            unknown = [k for k in self.class_weight if k not in set(classes)]
+            bad = {k: v for k, v in self.class_weight.items()
+                   if not (np.isfinite(v) and v >= 0)}
+            if unknown or bad:
+                raise ValueError(
+                    "class_weight must map labels of y to non-negative numbers; "
+                    + (f"labels {unknown} are not classes of y "
+                       f"{[plain(c) for c in classes]}" if unknown else
+                       f"got {bad}") + "."
+                )
+            per_class = np.array([float(self.class_weight.get(plain(c), 1.0))
+                                  for c in classes])
+        rows = torch.tensor(per_class[y_enc.numpy()], dtype=torch.float32)
+        return rows if weights is None else rows * weights
 
     def _baseline_loss(self, X3, y_enc):
         # Cross-entropy of equal probabilities for every class.
@@ -87,7 +133,7 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
             **self._net_kwargs(),
         )
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Train on frames ``X`` with state labels ``y``.
 
         Parameters
@@ -100,12 +146,58 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
         groups : array-like of shape (n_samples,), optional
             Worm of every row, for numpy input (routed by sklearn's metadata
             routing); overrides the index. Without either, X is one worm.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of every frame in the loss (multiplied by ``class_weight``);
+            routed like ``groups``. The weights do not enter the per-worm batch
+            statistics.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups, sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, classes=None, groups=None, sample_weight=None):
+        """Train one epoch on ``X``, ``y``, continuing the model of earlier calls.
+
+        Batches hold frames of one worm each, as in :meth:`fit`. The first call
+        (on an unfitted estimator) builds the network and needs ``classes``, as
+        in sklearn: later calls may show only some of them.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Frames, with the columns of the first call.
+        y : array-like of shape (n_samples,)
+            State labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All labels, required on the first call and ignored afterwards.
+        groups : array-like of shape (n_samples,), optional
+            Worm of every row, for numpy input.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of every frame in the loss.
+
+        Returns
+        -------
+        self : object
+        """
+        if not hasattr(self, "net_"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit (all "
+                    "labels the model will see, e.g. np.unique(y) of the whole "
+                    "data)."
+                )
+            missing = np.setdiff1d(np.asarray(y), np.asarray(classes))
+            if len(missing):
+                raise ValueError(
+                    f"y has label(s) {[plain(m) for m in missing]} not in classes="
+                    f"{[plain(c) for c in np.asarray(classes)]}."
+                )
+        else:
+            classes = None
+        return self._fit(X, y, groups, sample_weight=sample_weight, partial=True,
+                         classes=classes)
 
     def predict_proba(self, X, groups=None):
         """Class probabilities, every worm normalized by its own frames.
@@ -191,18 +283,28 @@ _COMMON_DOC = """
         ``"adam"``, ``"adamw"``, ``"sgd"``).
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
-    n_channels : int, default=2
-        Columns per neuron (trace and derivative). Use 1 to make every column a
-        node, e.g. for arbitrary feature tables.
+    n_channels : int or "auto", default="auto"
+        Columns per neuron. ``"auto"``: read from ``<NEURON>_<channel>`` column
+        names (the number of channels of every neuron, e.g. 2 for ``AVAL_trace,
+        AVAL_deriv, ...``); one channel per column, every column a node, for
+        numpy input or other names. An integer fixes it (the width of X must
+        be a multiple).
     norm : bool, default=True
         Normalize every block by the statistics of the current batch, i.e. of one
         worm, in training and prediction alike (the authors' batch norm without
         running statistics).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss: ``{label: weight}`` (other classes
+        weigh 1), or ``"balanced"``, ``n_samples / (n_classes * count)`` from the
+        labels of ``fit``. Multiplies ``sample_weight``.
     train_split : callable or None, default=None
-        Internal validation split. ``None`` (default) trains on everything. A
-        :class:`skorch.dataset.ValidSplit` receives the worm of every row as
-        ``groups``, so ``ValidSplit(GroupKFold(5))`` holds out whole worms;
-        this enables ``valid_loss`` (and ``valid_acc``) for callbacks such as
+        Internal validation split. ``None`` (default) trains on everything.
+        ``ValidSplit(5)`` or ``ValidSplit(0.2)`` hold out whole worms
+        (``GroupKFold(5)``, ``GroupShuffleSplit(test_size=0.2)`` on the worms);
+        a ValidSplit of a group splitter (``ValidSplit(GroupKFold(5))``)
+        receives the worm of every row as ``groups``; ``ValidSplit(KFold(5))``
+        splits frames within worms. This enables ``valid_loss`` (and
+        ``valid_acc``) for callbacks such as
         :class:`skorch.callbacks.EarlyStopping` or ``Checkpoint``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Added to the private skorch net (copies; the objects passed stay unchanged).
@@ -217,7 +319,7 @@ _COMMON_DOC = """
         Seeds weight initialization and batch shuffling: the same value gives the
         same predictions, also in another process (with the same
         ``WORMSK_NUM_THREADS``: other thread counts round differently).
-""" + _RUN_DOC
+""" + _RUN_DOC + _ROUTED_DOC
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -228,8 +330,10 @@ _ATTRIBUTES_DOC = """
         Number of columns of ``X``.
     feature_names_in_ : ndarray of str
         Column names, when ``X`` was a DataFrame with string column names.
+    n_channels_ : int
+        Columns per neuron used (``n_channels``, or what ``"auto"`` read).
     n_neurons_ : int
-        Number of neurons (nodes), ``n_features_in_ / n_channels``.
+        Number of neurons (nodes), ``n_features_in_ / n_channels_``.
     neuron_names_ : list of str
         Neuron names from the column names (``"AVAL_trace"`` -> ``"AVAL"``), else
         ``"n0", "n1", ...``.
@@ -299,8 +403,9 @@ class MLPClassifier(_WormClassifier):
         batch_size=256,
         optimizer=torch.optim.Adam,
         weight_decay=0.0,
-        n_channels=2,
+        n_channels="auto",
         norm=True,
+        class_weight=None,
         train_split=None,
         callbacks=None,
         warm_start=False,
@@ -308,6 +413,7 @@ class MLPClassifier(_WormClassifier):
         device="cpu",
         verbose=0,
         interrupt="raise",
+        **kwargs,
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -318,6 +424,7 @@ class MLPClassifier(_WormClassifier):
         self.weight_decay = weight_decay
         self.n_channels = n_channels
         self.norm = norm
+        self.class_weight = class_weight
         self.train_split = train_split
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -325,6 +432,7 @@ class MLPClassifier(_WormClassifier):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+        self._set_routed(kwargs)
 
     def _build_module(self, X3, y_enc):
         return WormMLP(
@@ -339,6 +447,11 @@ class MLPClassifier(_WormClassifier):
 
 
 class GNNClassifier(_GraphMixin, _WormClassifier):
+    _parameter_constraints: dict = {
+        **_WormClassifier._parameter_constraints,
+        **_GraphMixin._parameter_constraints,
+    }
+
     __doc__ = (
         """The paper's graph neural network classifier of behavioural states.
 
@@ -390,8 +503,9 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         batch_size=256,
         optimizer=torch.optim.Adam,
         weight_decay=0.0,
-        n_channels=2,
+        n_channels="auto",
         norm=True,
+        class_weight=None,
         train_split=None,
         callbacks=None,
         warm_start=False,
@@ -399,6 +513,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         device="cpu",
         verbose=0,
         interrupt="raise",
+        **kwargs,
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -411,6 +526,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         self.weight_decay = weight_decay
         self.n_channels = n_channels
         self.norm = norm
+        self.class_weight = class_weight
         self.train_split = train_split
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -418,6 +534,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+        self._set_routed(kwargs)
 
     def _build_module(self, X3, y_enc):
         return WormGNN(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch import NeuralNetRegressor
 from torch import nn
@@ -23,8 +24,8 @@ from ..nn import (
 )
 from ..nn._forecast import _burn_in
 from ._base import (
+    _ROUTED_DOC,
     _RUN_DOC,
-    _check_int,
     _GraphMixin,
     _History,
     _WormEstimator,
@@ -138,7 +139,15 @@ def _start_from_no_change(module):
 class _WormRegressor(RegressorMixin, _WormEstimator):
     """Target handling, training set-up and prediction shared by the regressors."""
 
-    def _encode_y(self, y, n_samples, reset):
+    _parameter_constraints: dict = {
+        **_WormEstimator._parameter_constraints,
+        "train_horizon": [Interval(Integral, 1, None, closed="left")],
+        "teacher_forcing_epochs": [Interval(Real, 0, None, closed="left")],
+        "target": [StrOptions(set(_TARGETS))],
+    }
+    _criterion = torch.nn.MSELoss
+
+    def _encode_y(self, y, n_samples, reset, classes=None):
         y = check_array(y, ensure_2d=False, dtype=np.float32, input_name="y")
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
@@ -160,14 +169,12 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             )
         if self.horizon_ is not None:
             k = self.horizon_
-            y = y.reshape(n_samples, k, self.n_neurons_, self.n_channels)
+            y = y.reshape(n_samples, k, self.n_neurons_, self.n_channels_)
             return torch.tensor(y), None
         y = (y.reshape(n_samples, width) - self.target_mean_) / self.target_scale_
         return torch.tensor(y, dtype=torch.float32), None
 
     def _set_target_mode(self, y, width):
-        if self.target not in _TARGETS:
-            raise ValueError(f"target must be one of {_TARGETS}; got {self.target!r}.")
         n_features = self.n_features_in_
         whole = y.ndim == 2 and width % n_features == 0
         if self.target == "forecast" and not whole:
@@ -222,22 +229,7 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         )
         net.teacher_forcing_epochs_ = self.teacher_forcing_epochs
 
-    def _check_common_params(self):
-        # An override, not a separate check in fit, so that initialize checks
-        # these too.
-        super()._check_common_params()
-        _check_int(self.train_horizon, "train_horizon")
-        if (
-            isinstance(self.teacher_forcing_epochs, bool)
-            or not isinstance(self.teacher_forcing_epochs, numbers.Real)
-            or not self.teacher_forcing_epochs >= 0  # also refuses NaN
-        ):
-            raise ValueError(
-                "teacher_forcing_epochs must be a non-negative number; got "
-                f"{self.teacher_forcing_epochs!r}."
-            )
-
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Train on frames ``X`` and targets ``y``.
 
         Parameters
@@ -251,12 +243,40 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             rollouts; any other ``y`` is regressed directly.
         groups : array-like of shape (n_samples,), optional
             Worm of every row, for numpy input (routed by metadata routing).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of every row in the loss (routed like ``groups``); the weights
+            do not enter the per-worm batch statistics.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups, sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, groups=None, sample_weight=None):
+        """Train one epoch on ``X``, ``y``, continuing the model of earlier calls.
+
+        The first call (on an unfitted estimator) builds the network from the
+        shapes of ``X`` and ``y``; later calls need the same columns and target
+        width. Batches hold frames of one worm each, as in :meth:`fit`; the
+        scheduled sampling counts the epochs of all calls.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Frames.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets, as for :meth:`fit`.
+        groups : array-like of shape (n_samples,), optional
+            Worm of every row, for numpy input.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of every row in the loss.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, groups, sample_weight=sample_weight, partial=True)
 
     def predict(self, X, groups=None):
         """Forecast the next ``horizon_`` frames of every row, or the direct targets.
@@ -326,8 +346,10 @@ _COMMON_DOC = """
         ``"adam"``, ``"adamw"``, ``"sgd"``).
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
-    n_channels : int, default=2
-        Columns per neuron; 1 makes every column a node.
+    n_channels : int or "auto", default="auto"
+        Columns per neuron: ``"auto"`` reads it from ``<NEURON>_<channel>``
+        column names, else one channel per column (every column a node); an
+        integer fixes it.
     norm : bool, default=True
         Normalize by the statistics of the current batch (one worm) in training
         and prediction alike.
@@ -344,9 +366,11 @@ _COMMON_DOC = """
         (1-D, or other widths, e.g. a behavioural variable) is regressed directly
         through a graph-level readout, standardized internally.
     train_split : callable or None, default=None
-        Internal validation split; ``None`` trains on everything. A
-        :class:`skorch.dataset.ValidSplit` gets the worm of every row as
-        ``groups`` (``ValidSplit(GroupKFold(5))`` holds out whole worms).
+        Internal validation split; ``None`` trains on everything.
+        ``ValidSplit(5)`` / ``ValidSplit(0.2)`` hold out whole worms (GroupKFold,
+        GroupShuffleSplit on the worms); a ValidSplit of a group splitter gets
+        the worm of every row as ``groups``; ``ValidSplit(KFold(5))`` splits
+        frames within worms.
     callbacks : list of skorch callbacks, default=None
         Added (as copies) to the private skorch net.
         A ``Checkpoint`` (or ``TrainEndCheckpoint``) writes into
@@ -357,9 +381,11 @@ _COMMON_DOC = """
         If True and fitted, ``fit`` continues training for ``max_epochs`` more.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, batch shuffling and scheduled sampling.
-""" + _RUN_DOC + """
+""" + _RUN_DOC + _ROUTED_DOC + """
     Attributes
     ----------
+    n_channels_ : int
+        Columns per neuron used (``n_channels``, or what ``"auto"`` read).
     horizon_ : int or None
         k, the number of frames forecast per row; None in direct mode.
     n_outputs_ : int
@@ -373,6 +399,11 @@ _COMMON_DOC = """
 
 
 class MLPRegressor(_WormRegressor):
+    _parameter_constraints: dict = {
+        **_WormRegressor._parameter_constraints,
+        "aggregation": [StrOptions({"concat", "sum"})],
+    }
+
     __doc__ = (
         """The paper's MLP as a trajectory forecaster (and general regressor).
 
@@ -409,7 +440,7 @@ class MLPRegressor(_WormRegressor):
         batch_size=256,
         optimizer=torch.optim.Adam,
         weight_decay=0.0,
-        n_channels=2,
+        n_channels="auto",
         norm=True,
         train_horizon=8,
         teacher_forcing_epochs=275,
@@ -421,6 +452,7 @@ class MLPRegressor(_WormRegressor):
         device="cpu",
         verbose=0,
         interrupt="raise",
+        **kwargs,
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -441,6 +473,7 @@ class MLPRegressor(_WormRegressor):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+        self._set_routed(kwargs)
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -453,6 +486,12 @@ class MLPRegressor(_WormRegressor):
 
 
 class GNNRegressor(_GraphMixin, _WormRegressor):
+    _parameter_constraints: dict = {
+        **_WormRegressor._parameter_constraints,
+        **_GraphMixin._parameter_constraints,
+        "aggregation": [StrOptions({"concat", "sum"})],
+    }
+
     __doc__ = (
         """The paper's GNN as a trajectory forecaster (and general regressor).
 
@@ -498,7 +537,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         batch_size=256,
         optimizer=torch.optim.Adam,
         weight_decay=0.0,
-        n_channels=2,
+        n_channels="auto",
         norm=True,
         train_horizon=8,
         teacher_forcing_epochs=275,
@@ -510,6 +549,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         device="cpu",
         verbose=0,
         interrupt="raise",
+        **kwargs,
     ):
         self.hidden_size = hidden_size
         self.aggregation = aggregation
@@ -532,6 +572,7 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+        self._set_routed(kwargs)
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -545,6 +586,11 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
 
 
 class GRURegressor(_WormRegressor):
+    _parameter_constraints: dict = {
+        **_WormRegressor._parameter_constraints,
+        "burn_in": [Interval(Integral, 1, None, closed="left")],
+    }
+
     __doc__ = (
         """The paper's recurrent variant: a GRU forecaster with a burn-in.
 
@@ -586,7 +632,7 @@ class GRURegressor(_WormRegressor):
         batch_size=256,
         optimizer=torch.optim.Adam,
         weight_decay=0.0,
-        n_channels=2,
+        n_channels="auto",
         norm=True,
         train_horizon=8,
         teacher_forcing_epochs=275,
@@ -598,6 +644,7 @@ class GRURegressor(_WormRegressor):
         device="cpu",
         verbose=0,
         interrupt="raise",
+        **kwargs,
     ):
         self.hidden_size = hidden_size
         self.burn_in = burn_in
@@ -618,10 +665,11 @@ class GRURegressor(_WormRegressor):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+        self._set_routed(kwargs)
 
     @property
     def _burn_in_rows(self):
-        return _check_int(self.burn_in, "burn_in")
+        return int(self.burn_in)  # checked by the constraints in fit
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
