@@ -326,6 +326,8 @@ class MLPClassifier(_WormClassifier):
         self.verbose = verbose
         self.interrupt = interrupt
 
+    _missing_nodes = "sum"
+
     def _build_module(self, X3, y_enc):
         return WormMLP(
             n_neurons=X3.shape[1],
@@ -418,6 +420,8 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         self.device = device
         self.verbose = verbose
         self.interrupt = interrupt
+
+    _missing_nodes = "always"
 
     def _build_module(self, X3, y_enc):
         return WormGNN(
