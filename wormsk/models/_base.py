@@ -458,7 +458,7 @@ class _WormEstimator(BaseEstimator):
             f"worm(s) {worms[:5]}{' ...' if len(worms) > 5 else ''}. Fit on worms "
             "that record them to use them.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         X3[:, idx] = math.nan
         empty = torch.isnan(X3[:, :, 0]).all(dim=1).numpy()
