@@ -1020,6 +1020,20 @@ _RUN_DOC = """    device : {"cpu", "cuda"}, default="cpu"
         training early, as skorch's ``EarlyStopping`` does, still does so.
 """
 
+# Notes paragraph on absent neurons shared by the estimators' docstrings.
+_MISSING_DOC = """
+    A neuron absent from a worm (NaN in every frame and channel of that worm, the
+    union of neurons) is a missing node for the GNNs and for the MLPs with
+    ``aggregation="sum"``: its values are never read, it sends and receives no
+    message, batch statistics skip it, the "sum" readout is N times the mean
+    over the present nodes, and the GNN's "concat" readout holds zeros in its
+    slot. The MLPs with "concat" and the GRU refuse it, naming it. Forecasts are
+    NaN for absent neurons and the loss skips their (NaN) targets. A neuron
+    absent from every worm in ``fit`` (``unseen_neurons_``) is ignored at
+    prediction with a warning. Any other NaN is refused. See the user guide,
+    "Bring your own recordings".
+"""
+
 # Lines of torch.load's refusal that advise unsafe loading or filing a torch issue.
 _TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.load")
 

@@ -15,7 +15,13 @@ from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
+from ._base import (
+    _MISSING_DOC,
+    _RUN_DOC,
+    _GraphMixin,
+    _WormEstimator,
+    _WormNetMixin,
+)
 
 
 class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
@@ -233,6 +239,8 @@ _ATTRIBUTES_DOC = """
     neuron_names_ : list of str
         Neuron names from the column names (``"AVAL_trace"`` -> ``"AVAL"``), else
         ``"n0", "n1", ...``.
+    unseen_neurons_ : list of str
+        Neurons absent from every worm in ``fit``; ignored at prediction.
     net_ : skorch net
         The private skorch net that trains the module.
     module_ : torch.nn.Module
@@ -262,7 +270,7 @@ _NOTES_DOC = """
     the splitter and the estimator sees one worm per call. torch runs with
     ``WORMSK_NUM_THREADS`` intra-op threads (default 1) during ``fit`` and
     prediction (see the threads note in :mod:`wormsk.models`).
-"""
+""" + _MISSING_DOC
 
 
 class MLPClassifier(_WormClassifier):

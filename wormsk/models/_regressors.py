@@ -23,6 +23,7 @@ from ..nn import (
 )
 from ..nn._forecast import _burn_in
 from ._base import (
+    _MISSING_DOC,
     _RUN_DOC,
     _check_int,
     _GraphMixin,
@@ -416,9 +417,11 @@ _COMMON_DOC = """
     target_mean_, target_scale_ : ndarray or None
         Standardization of direct targets (None when forecasting).
     n_features_in_, feature_names_in_, n_neurons_, neuron_names_, net_, module_,
-    history_, checkpoint_folder_
+    history_, checkpoint_folder_, unseen_neurons_
         As for the classifiers.
-"""
+
+    Notes
+    -----""" + _MISSING_DOC
 
 
 class MLPRegressor(_WormRegressor):
