@@ -233,20 +233,25 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             return
         row, step, neuron, _ = (int(i) for i in wrong.nonzero()[0])
         name = self.neuron_names_[neuron]
-        state = "absent from" if bool(absent[row, step, neuron, 0]) else "recorded in"
+        gone = bool(absent[row, step, neuron, 0])
+        problem = (
+            "Input y (the next frames) has a known value for an absent neuron"
+            if gone else "Input y contains NaN at a recorded neuron"
+        )
         raise ValueError(
-            f"y (the next {self.horizon_} frames) does not match X's absent neurons: "
-            f"neuron {name!r} is {state} worm {labels[codes[row]]!r} (row {row}) "
-            f"but its target at step {step + 1} is "
-            f"{'known' if state == 'absent from' else 'NaN'}. A forecast target is "
-            "NaN exactly for the neurons absent from the worm (as "
-            "make_trajectory_targets builds it); NaN inside a recorded trace is "
+            f"{problem}: neuron {name!r} is "
+            f"{'absent from' if gone else 'recorded in'} worm "
+            f"{labels[codes[row]]!r} (row {row}) but its target at step {step + 1} "
+            f"is {'known' if gone else 'NaN'}. A forecast target is NaN exactly for "
+            "the neurons absent from the worm (NaN in all its frames of X), as "
+            "make_trajectory_targets builds it; NaN inside a recorded trace is "
             "refused."
         )
 
     def _check_finite_output(self, out, X3, codes, labels):
-        # Forecasts of absent neurons are NaN by design.
-        if self.horizon_ is not None:
+        # Forecasts of absent neurons are NaN by design (``out`` may also be
+        # inferred_graph's per-row flags, which need no such allowance).
+        if self.horizon_ is not None and out.ndim == 2:
             absent = torch.isnan(X3).unsqueeze(1).expand(-1, self.horizon_, -1, -1)
             out = torch.where(absent.reshape(out.shape), 0.0, out)
         super()._check_finite_output(out, X3, codes, labels)

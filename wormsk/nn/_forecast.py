@@ -128,12 +128,16 @@ class MarkovForecaster(nn.Module):
         )
         _, mask = _node_mask(x0, mask, name="mask")
         keep = None if mask is None else mask.unsqueeze(-1)
+        # The step always gets the mask: a prediction that overflowed to NaN is
+        # an error to report, never a neuron to take as absent.
+        step_mask = mask
+        if mask is None:
+            step_mask = x0.new_ones(x0.shape[:2], dtype=torch.bool)
         x, preds = x0, []
         for k in range(horizon):
-            if keep is None:
-                pred = x + torch.tanh(self.step(x))
-            else:
-                pred = torch.where(keep, x + torch.tanh(self.step(x, mask)), math.nan)
+            pred = x + torch.tanh(self.step(x, step_mask))
+            if keep is not None:
+                pred = torch.where(keep, pred, math.nan)
             preds.append(pred)
             if k + 1 < horizon:
                 x = targets[:, k] if _teacher_forced(teacher_prob, generator) else pred
