@@ -648,6 +648,77 @@ class _WormEstimator(BaseEstimator):
                         "pairs in callbacks)."
                     )
 
+    # Which models take a worm's absent neurons (NaN in every frame) as missing
+    # nodes: "always" (GNN), "sum" (with aggregation="sum"), else "never".
+    _missing_nodes = "never"
+
+    def _check_takes_absent(self, absent, worms, n_channels):
+        """Refuse absent neurons, naming them, in a model that cannot take them."""
+        mode = self._missing_nodes
+        if mode == "always" or (mode == "sum" and self.aggregation == "sum"):
+            return
+        names = _feature_neurons(self, absent.shape[1] * n_channels, n_channels)
+        found = []
+        for worm, pos in worm_indices(worms):
+            cols = np.flatnonzero(absent[pos[0]])
+            if len(cols):
+                found.append(f"worm {plain(worm)!r}: {[names[c] for c in cols[:5]]}"
+                             + (" ..." if len(cols) > 5 else ""))
+        if mode == "sum":
+            what = f"{type(self).__name__}(aggregation={self.aggregation!r})"
+            why = "its concatenation readout gives every neuron a fixed slot"
+            also = "aggregation='sum', "
+        else:
+            what = type(self).__name__
+            why = "it encodes all neurons of a frame as one vector"
+            also = ""
+        raise ValueError(
+            "X has neurons absent from a worm (NaN in every frame of it): "
+            + "; ".join(found[:3]) + (" ..." if len(found) > 3 else "")
+            + f". {what} cannot take missing neurons: {why}. Use {also}"
+            "GNNClassifier or GNNRegressor (they take absent neurons as missing "
+            "nodes), or fill the values in with an imputer, e.g. "
+            "make_pipeline(PerWormScaler(), SimpleImputer(), ...)."
+        )
+
+    def _check_y_absent(self, X3, y_enc, codes, labels):
+        """Check targets against X's absent neurons (regressors that forecast)."""
+
+    def _ignore_unseen(self, X3, codes, labels):
+        """Treat neurons absent from every worm in ``fit`` as absent, with a warning.
+
+        The model learned nothing about them (no weights were ever fitted to their
+        values), so their values at prediction are not used. ``X3`` is the call's
+        private tensor, changed in place.
+        """
+        unseen = set(getattr(self, "unseen_neurons_", ()))
+        if not unseen:
+            return
+        idx = [i for i, name in enumerate(self.neuron_names_) if name in unseen]
+        present = ~torch.isnan(X3[:, idx, 0])
+        if not bool(present.any()):
+            return
+        rows = present.any(dim=1).numpy()
+        worms = [labels[c] for c in dict.fromkeys(codes[rows].tolist())]
+        names = [self.neuron_names_[idx[k]]
+                 for k in np.flatnonzero(present.any(dim=0).numpy())]
+        warnings.warn(
+            f"Neuron(s) {names} were absent from every worm in fit, so the model "
+            f"learned nothing about them; they are ignored (taken as absent) in "
+            f"worm(s) {worms[:5]}{' ...' if len(worms) > 5 else ''}. Fit on worms "
+            "that record them to use them.",
+            UserWarning,
+            stacklevel=4,
+        )
+        X3[:, idx] = math.nan
+        empty = torch.isnan(X3[:, :, 0]).all(dim=1).numpy()
+        if empty.any():
+            raise ValueError(
+                f"Worm {labels[codes[np.flatnonzero(empty)[0]]]!r} records only "
+                f"neurons absent from every worm in fit ({names}); the model has "
+                "nothing to predict from."
+            )
+
     def _baseline_loss(self, X3, y_enc):
         """Training loss of a predictor that learned nothing (see
         :class:`_StopOnRunawayLoss`); subclasses define it for their targets."""
@@ -684,7 +755,9 @@ class _WormEstimator(BaseEstimator):
             n_neurons_from_width(Xa.shape[1], self.n_channels_)
         n_channels = self.n_channels_
         n_neurons = Xa.shape[1] // n_channels
-        _check_finite(Xa, worms, X)
+        absent = _absent_neurons(Xa, worms, X, n_channels)
+        if absent is not None:
+            self._check_takes_absent(absent, worms, n_channels)
         # The tensor must not share memory with the caller's array (nothing the
         # caller passed is ever modified); a float64 input was converted, hence
         # already a private copy.
@@ -718,8 +791,15 @@ class _WormEstimator(BaseEstimator):
             self.neuron_names_ = self._node_names or neuron_names(
                 list(columns), self.n_channels_
             )
+        never = torch.isnan(X3[:, :, 0]).all(dim=0).numpy()
+        seen_before = getattr(self, "unseen_neurons_", None) if continuing else None
+        self.unseen_neurons_ = [
+            name for name, gone in zip(self.neuron_names_, never)
+            if gone and (seen_before is None or name in seen_before)
+        ]
         y_enc, split_y = self._encode_y(y, X3.shape[0], reset=not continuing,
                                         classes=classes)
+        self._check_y_absent(X3, y_enc, codes, labels)
         weights = self._row_weights(y_enc, sample_weight, X3.shape[0], partial)
         _refuse_one_frame_worms(codes, labels, "training")
         device = torch.device(self.device)
@@ -888,6 +968,7 @@ class _WormEstimator(BaseEstimator):
         """Run every worm of X as one batch; return the output in row order."""
         check_is_fitted(self, "net_")
         X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
+        self._ignore_unseen(X3, codes, labels)
         if self.norm:
             _refuse_one_frame_worms(codes, labels, "prediction")
         device = torch.device(self.device)
@@ -919,7 +1000,7 @@ class _WormEstimator(BaseEstimator):
         row = int(np.flatnonzero(~finite.numpy())[0])
         code = codes[row]
         rows = torch.as_tensor(np.flatnonzero(codes == code))
-        largest = float(X3[rows].abs().max())
+        largest = float(torch.nan_to_num(X3[rows]).abs().max())  # absent: NaN
         raise ValueError(
             f"The network's output is not finite for worm {labels[code]!r} "
             f"({int((~finite.numpy()[codes == code]).sum())} of its {len(rows)} "
@@ -1094,10 +1175,12 @@ class _GraphMixin:
             ``[i, j]`` weighs the message from neuron ``j`` (column) to neuron ``i``
             (row). Inferred weights lie in (0, 1); with dynamic edges (one graph per
             frame) the value is the mean over the worm's frames. With a fixed
-            ``adjacency`` it is that matrix, for every worm.
+            ``adjacency`` it is that matrix, for every worm. Rows and columns of the
+            neurons absent from a worm (NaN in all its frames) are NaN in its graph.
         """
         check_is_fitted(self, "net_")
         X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
+        self._ignore_unseen(X3, codes, labels)
         if self.norm:
             _refuse_one_frame_worms(codes, labels, "graph inference")
         gnn = self._gnn()
@@ -1106,8 +1189,11 @@ class _GraphMixin:
         device = torch.device(self.device)
         with torch.no_grad(), _torch_threads():
             for code, pos in worm_indices(codes):
-                adj = gnn.mean_adjacency(X3[torch.as_tensor(pos)].to(device))
-                if not bool(torch.isfinite(adj).all()):
+                frames = X3[torch.as_tensor(pos)]
+                adj = gnn.mean_adjacency(frames.to(device))
+                # Absent neurons' rows and columns are NaN by design.
+                present = ~torch.isnan(frames[0, :, 0]).to(device)
+                if not bool(torch.isfinite(adj[present][:, present]).all()):
                     flags = torch.zeros(len(codes))  # NaN marks this worm's rows
                     flags[torch.as_tensor(pos)] = math.nan
                     self._check_finite_output(flags, X3, codes, labels)
@@ -1250,6 +1336,20 @@ _ROUTED_DOC = """    **kwargs
         in ``fit``. ``lr`` and ``weight_decay`` are set by their own parameters.
 """
 
+# Notes paragraph on absent neurons shared by the estimators' docstrings.
+_MISSING_DOC = """
+    A neuron absent from a worm (NaN in every frame and channel of that worm, the
+    union of neurons) is a missing node for the GNNs and for the MLPs with
+    ``aggregation="sum"``: its values are never read, it sends and receives no
+    message, batch statistics skip it, the "sum" readout is N times the mean
+    over the present nodes, and the GNN's "concat" readout holds zeros in its
+    slot. The MLPs with "concat" and the GRU refuse it, naming it. Forecasts are
+    NaN for absent neurons and the loss skips their (NaN) targets. A neuron
+    absent from every worm in ``fit`` (``unseen_neurons_``) is ignored at
+    prediction with a warning. Any other NaN is refused. See the user guide,
+    "Bring your own recordings".
+"""
+
 # Lines of torch.load's refusal that advise unsafe loading or filing a torch issue.
 _TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.load")
 
@@ -1368,7 +1468,9 @@ def _check_finite(Xa, worms, X):
         what = "NaN or infinity"
         advice = (
             "Interpolate or drop those frames, or drop the neuron, before fitting or "
-            "predicting."
+            "predicting. (A neuron not identified in a worm is NaN in every frame "
+            "and channel of that worm: it is then absent, which the GNN and the "
+            "summing MLP take as a missing node.)"
         )
     frames = frame_labels(X)
     columns = _column_labels(X)
@@ -1390,3 +1492,40 @@ def _check_finite(Xa, worms, X):
         f"X contains {what}: worm {worm!r}, {where} ({len(bad_in_worm)} "
         f"rows), column(s) {shown}; {int(bad.sum())} such values in all. " + advice
     )
+
+
+def _feature_neurons(estimator, n_features, n_channels):
+    """Neuron names of the columns (fitted names, else ``n0``, ``n1``, ...)."""
+    if getattr(estimator, "_node_names", None):
+        return estimator._node_names
+    columns = getattr(estimator, "feature_names_in_", None)
+    columns = [None] * n_features if columns is None else list(columns)
+    return neuron_names(columns, n_channels)
+
+
+def _absent_neurons(Xa, worms, X, n_channels):
+    """Each row's absent neurons, (n_samples, n_neurons) bool, or None if none.
+
+    A neuron is absent from a worm when all its channels are NaN in every frame of
+    that worm. Any other NaN or infinity (a gap inside a recorded trace, say) is
+    refused by :func:`_check_finite`, naming the worm, frames and columns, and so
+    is a worm with no recorded neuron at all.
+    """
+    finite = np.isfinite(Xa)
+    if finite.all():
+        return None
+    n = Xa.shape[0]
+    node_nan = np.isnan(Xa).reshape(n, -1, n_channels).all(axis=2)
+    absent = np.zeros_like(node_nan)
+    for _, pos in worm_indices(worms):
+        absent[pos] = node_nan[pos].all(axis=0)
+    cells = np.repeat(absent, n_channels, axis=1)
+    if not (finite | cells).all():
+        _check_finite(np.where(cells, 0.0, Xa), worms, X)
+    empty = absent.all(axis=1)
+    if empty.any():
+        raise ValueError(
+            f"Worm {plain(worms[np.flatnonzero(empty)[0]])!r} has no recorded "
+            "neuron (all its columns are NaN in every frame); drop it from X."
+        )
+    return absent if absent.any() else None

@@ -16,7 +16,14 @@ from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import _ROUTED_DOC, _RUN_DOC, _GraphMixin, _WormEstimator, _WormNetMixin
+from ._base import (
+    _MISSING_DOC,
+    _ROUTED_DOC,
+    _RUN_DOC,
+    _GraphMixin,
+    _WormEstimator,
+    _WormNetMixin,
+)
 
 _AGGREGATIONS = StrOptions({"concat", "sum"})
 
@@ -337,6 +344,8 @@ _ATTRIBUTES_DOC = """
     neuron_names_ : list of str
         Neuron names from the column names (``"AVAL_trace"`` -> ``"AVAL"``), else
         ``"n0", "n1", ...``.
+    unseen_neurons_ : list of str
+        Neurons absent from every worm in ``fit``; ignored at prediction.
     net_ : skorch net
         The private skorch net that trains the module.
     module_ : torch.nn.Module
@@ -366,7 +375,7 @@ _NOTES_DOC = """
     the splitter and the estimator sees one worm per call. torch runs with
     ``WORMSK_NUM_THREADS`` intra-op threads (default 1) during ``fit`` and
     prediction (see the threads note in :mod:`wormsk.models`).
-"""
+""" + _MISSING_DOC
 
 
 class MLPClassifier(_WormClassifier):
@@ -433,6 +442,8 @@ class MLPClassifier(_WormClassifier):
         self.verbose = verbose
         self.interrupt = interrupt
         self._set_routed(kwargs)
+
+    _missing_nodes = "sum"
 
     def _build_module(self, X3, y_enc):
         return WormMLP(
@@ -535,6 +546,8 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         self.verbose = verbose
         self.interrupt = interrupt
         self._set_routed(kwargs)
+
+    _missing_nodes = "always"
 
     def _build_module(self, X3, y_enc):
         return WormGNN(

@@ -24,6 +24,7 @@ from ..nn import (
 )
 from ..nn._forecast import _burn_in
 from ._base import (
+    _MISSING_DOC,
     _ROUTED_DOC,
     _RUN_DOC,
     _GraphMixin,
@@ -87,6 +88,17 @@ class _RegressorNet(_WormNetMixin, NeuralNetRegressor):
         return self.module_(x, horizon=self.horizon_).flatten(1)
 
 
+class _MaskedMSELoss(nn.MSELoss):
+    """Mean squared error over the known targets: the frames of neurons absent
+    from a worm are NaN in the targets (and in the forecasts) and carry no loss."""
+
+    def forward(self, input, target):
+        known = ~torch.isnan(target)
+        if bool(known.all()):
+            return super().forward(input, target)
+        return super().forward(input[known], target[known])
+
+
 def _module_input(X):
     """What the network takes: a burn-in as its (frames, rows) pair."""
     return X.parts() if isinstance(X, _History) else X
@@ -145,10 +157,13 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         "teacher_forcing_epochs": [Interval(Real, 0, None, closed="left")],
         "target": [StrOptions(set(_TARGETS))],
     }
-    _criterion = torch.nn.MSELoss
+    _criterion = _MaskedMSELoss
 
     def _encode_y(self, y, n_samples, reset, classes=None):
-        y = check_array(y, ensure_2d=False, dtype=np.float32, input_name="y")
+        # NaN is allowed only where a forecast target's neuron is absent from the
+        # worm (checked against X in _check_y_absent); never in direct targets.
+        y = check_array(y, ensure_2d=False, dtype=np.float32, input_name="y",
+                        ensure_all_finite="allow-nan")
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
         if y.shape[0] != n_samples:
@@ -171,6 +186,13 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
             k = self.horizon_
             y = y.reshape(n_samples, k, self.n_neurons_, self.n_channels_)
             return torch.tensor(y), None
+        missing = np.isnan(y).reshape(n_samples, -1).any(axis=1)
+        if missing.any():
+            raise ValueError(
+                f"Input y contains NaN in {int(missing.sum())} rows, the first at row "
+                f"{int(np.flatnonzero(missing)[0])}; direct targets must all be "
+                "known: drop those rows."
+            )
         y = (y.reshape(n_samples, width) - self.target_mean_) / self.target_scale_
         return torch.tensor(y, dtype=torch.float32), None
 
@@ -206,11 +228,44 @@ class _WormRegressor(RegressorMixin, _WormEstimator):
         # Predicting no change over the training rollout (where the network starts).
         steps = min(int(self.train_horizon), self.horizon_)
         change = y[:, :steps] - X3.numpy()[:, None].astype(np.float64)
-        return float(np.mean(change**2))
+        return float(np.nanmean(change**2))  # absent neurons carry no loss
+
+    def _check_y_absent(self, X3, y_enc, codes, labels):
+        """Forecast targets are NaN exactly where X's neuron is absent."""
+        if self.horizon_ is None:
+            return
+        absent = torch.isnan(X3).unsqueeze(1).expand_as(y_enc)
+        wrong = torch.isnan(y_enc) != absent
+        if not bool(wrong.any()):
+            return
+        row, step, neuron, _ = (int(i) for i in wrong.nonzero()[0])
+        name = self.neuron_names_[neuron]
+        gone = bool(absent[row, step, neuron, 0])
+        problem = (
+            "Input y (the next frames) has a known value for an absent neuron"
+            if gone else "Input y contains NaN at a recorded neuron"
+        )
+        raise ValueError(
+            f"{problem}: neuron {name!r} is "
+            f"{'absent from' if gone else 'recorded in'} worm "
+            f"{labels[codes[row]]!r} (row {row}) but its target at step {step + 1} "
+            f"is {'known' if gone else 'NaN'}. A forecast target is NaN exactly for "
+            "the neurons absent from the worm (NaN in all its frames of X), as "
+            "make_trajectory_targets builds it; NaN inside a recorded trace is "
+            "refused."
+        )
+
+    def _check_finite_output(self, out, X3, codes, labels):
+        # Forecasts of absent neurons are NaN by design (``out`` may also be
+        # inferred_graph's per-row flags, which need no such allowance).
+        if self.horizon_ is not None and out.ndim == 2:
+            absent = torch.isnan(X3).unsqueeze(1).expand(-1, self.horizon_, -1, -1)
+            out = torch.where(absent.reshape(out.shape), 0.0, out)
+        super()._check_finite_output(out, X3, codes, labels)
 
     def _make_net(self, module):
         net = _RegressorNet(
-            module=module, criterion=torch.nn.MSELoss, **self._net_kwargs()
+            module=module, criterion=_MaskedMSELoss, **self._net_kwargs()
         )
         self._set_rollout(net)
         return net
@@ -393,9 +448,11 @@ _COMMON_DOC = """
     target_mean_, target_scale_ : ndarray or None
         Standardization of direct targets (None when forecasting).
     n_features_in_, feature_names_in_, n_neurons_, neuron_names_, net_, module_,
-    history_, checkpoint_folder_
+    history_, checkpoint_folder_, unseen_neurons_
         As for the classifiers.
-"""
+
+    Notes
+    -----""" + _MISSING_DOC
 
 
 class MLPRegressor(_WormRegressor):
@@ -474,6 +531,8 @@ class MLPRegressor(_WormRegressor):
         self.verbose = verbose
         self.interrupt = interrupt
         self._set_routed(kwargs)
+
+    _missing_nodes = "sum"
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]
@@ -573,6 +632,8 @@ class GNNRegressor(_GraphMixin, _WormRegressor):
         self.verbose = verbose
         self.interrupt = interrupt
         self._set_routed(kwargs)
+
+    _missing_nodes = "always"
 
     def _build_module(self, X3, y_enc):
         n, c = X3.shape[1], X3.shape[2]

@@ -2,7 +2,10 @@
 
 Inputs are float32 tensors of shape (B, N, C): B frames of one worm, N neurons,
 C channels. Every MLP block normalizes with the statistics of the current batch in
-train and eval mode, so a batch must be frames of a single worm.
+train and eval mode, so a batch must be frames of a single worm. A neuron whose
+channels are all NaN (or that a boolean ``mask`` of shape (B, N) marks False) is
+a missing node for :class:`WormGNN`, :class:`WormMLP` with ``aggregation="sum"``
+and :class:`MarkovForecaster`: its values are never read.
 
 - :class:`WormMLP`: the paper's structure-agnostic MLP.
 - :class:`WormGNN`: the paper's GNN on an inferred (static or dynamic) or fixed graph.

@@ -49,9 +49,40 @@ class BatchStatNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(num_features))
         self.bias = nn.Parameter(torch.zeros(num_features))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Normalize ``x``; with a boolean ``mask`` (broadcastable to
+        ``x.shape[:-1]``, False = absent node), statistics are taken over the
+        present rows only and absent rows come out as 0."""
+        if mask is not None:
+            return self._masked(x, mask)
         flat = x.reshape(-1, self.num_features)
         n = flat.shape[0]
+        self._check_rows(n)
+        if n == 1:  # zero variance: the normalized value is 0 (torch would raise)
+            return torch.zeros_like(x) * self.weight + self.bias
+        out = F.batch_norm(
+            flat, None, None, self.weight, self.bias, training=True, eps=self.eps
+        )
+        return out.view_as(x)
+
+    def _masked(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.num_features)
+        keep = mask.expand(x.shape[:-1]).reshape(-1, 1)
+        present = flat[keep[:, 0]]
+        n = present.shape[0]
+        self._check_rows(n)
+        if n == 1:
+            normed = torch.zeros_like(flat)
+        else:
+            mean = present.mean(dim=0)
+            var = present.var(dim=0, unbiased=False)
+            normed = (flat - mean) * torch.rsqrt(var + self.eps)
+        out = torch.where(keep, normed * self.weight + self.bias, 0.0)
+        return out.view_as(x)
+
+    def _check_rows(self, n: int) -> None:
         if n == 0:
             raise ValueError("Cannot normalize an empty batch (0 frames).")
         if n == 1 and self.training:
@@ -60,12 +91,6 @@ class BatchStatNorm(nn.Module):
                 "in training mode, got a batch of 1 frame. Train on batches of at "
                 "least 2 frames of a worm, or build the network with norm=False."
             )
-        if n == 1:  # zero variance: the normalized value is 0 (torch would raise)
-            return torch.zeros_like(x) * self.weight + self.bias
-        out = F.batch_norm(
-            flat, None, None, self.weight, self.bias, training=True, eps=self.eps
-        )
-        return out.view_as(x)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
@@ -102,9 +127,17 @@ class MLPBlock(nn.Module):
         self.act = nn.ELU()
         self.norm = BatchStatNorm(out_features) if norm else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Apply the block; ``mask`` (B, N) marks present nodes of a node-level
+        input: normalization statistics skip absent nodes, whose output is 0."""
         x = self.act(self.linear2(self.act(self.linear1(x))))
-        return x if self.norm is None else self.norm(x)
+        if mask is None:
+            return x if self.norm is None else self.norm(x)
+        if self.norm is not None:
+            return self.norm(x, mask)
+        return torch.where(mask.unsqueeze(-1), x, 0.0)
 
 
 def init_weights(module: nn.Module) -> nn.Module:
@@ -179,3 +212,49 @@ def _check_frames(
     if any(s == 0 for s in x.shape[:leading]):
         raise ValueError(f"{name} is empty: got shape {tuple(x.shape)}.")
     return x
+
+
+def _node_mask(x: torch.Tensor, mask, name: str = "mask"):
+    """(x with absent nodes set to 0, mask) for frames ``x`` (B, N, C).
+
+    ``mask`` (B, N) bool marks present nodes; None derives it from ``x``: a node
+    whose channels are all NaN is absent (wormsk's estimators pass a worm's
+    absent neurons as NaN). Absent slots are overwritten with 0, so whatever they
+    hold (NaN, garbage) never reaches the computation. The returned mask is None
+    when every node is present: the unmasked code path, bit for bit.
+    """
+    if mask is None:
+        nan = torch.isnan(x)
+        if not bool(nan.any()):
+            return x, None
+        mask = ~nan.all(dim=-1)
+    elif not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(
+        mask.shape
+    ) != tuple(x.shape[:-1]):
+        raise ValueError(
+            f"{name} must be a bool tensor of shape {tuple(x.shape[:-1])} (frames, "
+            f"neurons), True where a neuron is present; got "
+            f"{getattr(mask, 'dtype', type(mask).__name__)} of shape "
+            f"{tuple(getattr(mask, 'shape', ()))}."
+        )
+    if bool(mask.all()):
+        return x, None
+    if not bool(mask.any(dim=-1).all()):
+        raise ValueError(
+            "A frame has no present neuron (every node absent); a graph needs at "
+            "least one recorded neuron."
+        )
+    return torch.where(mask.unsqueeze(-1), x, 0.0), mask
+
+
+def _present_sum(z: torch.Tensor, mask) -> torch.Tensor:
+    """Sum over nodes of (B, N, F), scaled by N / present nodes when some are absent.
+
+    That is N times the mean over present nodes: the plain sum when all are
+    present, and on the same scale when some are missing. Absent rows of ``z``
+    are 0 (the blocks zero them).
+    """
+    total = z.sum(dim=1)
+    if mask is None:
+        return total
+    return total * (mask.shape[1] / mask.sum(dim=1, keepdim=True))

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from ._blocks import MLPBlock, _check_frames, _check_positive_int, init_weights
+from ._blocks import (
+    MLPBlock,
+    _check_frames,
+    _check_positive_int,
+    _node_mask,
+    init_weights,
+)
 
 __all__ = ["MarkovForecaster", "GRUForecaster"]
 
@@ -86,6 +94,7 @@ class MarkovForecaster(nn.Module):
         targets: torch.Tensor | None = None,
         teacher_prob: float = 0.0,
         generator: torch.Generator | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Roll out ``horizon`` frames from ``x0`` (B, N, C).
 
@@ -102,19 +111,33 @@ class MarkovForecaster(nn.Module):
             is the true frame ``targets[:, k]`` instead of the prediction.
         generator : torch.Generator, optional
             Source of the Bernoulli draws (torch's global generator if None).
+        mask : bool tensor of shape (B, N), optional
+            Present neurons, fixed over the rollout; by default derived once from
+            ``x0`` (a neuron with all channels NaN is absent). The step treats
+            absent neurons as missing nodes and never reads their values (in
+            ``x0``, in predictions or in ``targets``).
 
         Returns
         -------
         Y : tensor of shape (B, horizon, N, C)
-            Predicted frames x_{t+1}, ..., x_{t+horizon}.
+            Predicted frames x_{t+1}, ..., x_{t+horizon}; NaN for absent neurons.
         """
         _check_frames(x0, self.n_neurons, self.n_channels, name="x0")
         horizon = _check_rollout_args(
             horizon, targets, teacher_prob, x0.shape[0], self.n_neurons, self.n_channels
         )
+        _, mask = _node_mask(x0, mask, name="mask")
+        keep = None if mask is None else mask.unsqueeze(-1)
+        # The step always gets the mask: a prediction that overflowed to NaN is
+        # an error to report, never a neuron to take as absent.
+        step_mask = mask
+        if mask is None:
+            step_mask = x0.new_ones(x0.shape[:2], dtype=torch.bool)
         x, preds = x0, []
         for k in range(horizon):
-            pred = x + torch.tanh(self.step(x))
+            pred = x + torch.tanh(self.step(x, step_mask))
+            if keep is not None:
+                pred = torch.where(keep, pred, math.nan)
             preds.append(pred)
             if k + 1 < horizon:
                 x = targets[:, k] if _teacher_forced(teacher_prob, generator) else pred

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,6 +14,8 @@ from ._blocks import (
     _check_choice,
     _check_frames,
     _check_positive_int,
+    _node_mask,
+    _present_sum,
     init_weights,
 )
 
@@ -216,14 +220,18 @@ class EdgeEncoder(nn.Module):
         self.second = nn.Linear(h, h)
         self.logit = nn.Linear(h, 1)
 
-    def pair_inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pair_inputs(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-node halves of g_edge's first layer: W_a u_i + b and W_b u_j, (B, N, h).
 
         Node statistics (of the optional normalization in g_u) are those of the whole
-        batch ``x``; everything after this is independent per frame and pair.
+        batch ``x`` (of its present nodes when a ``mask`` is given; ``x`` must then
+        hold finite values in the absent slots); everything after this is
+        independent per frame and pair.
         """
         h = self.hidden_size
-        u = self.node(x)
+        u = self.node(x, mask)
         w = self.first.weight  # (h, 2h) = [W_a | W_b], as a Linear on [u_i || u_j]
         return F.linear(u, w[:, :h], self.first.bias), F.linear(u, w[:, h:])
 
@@ -249,10 +257,20 @@ class EdgeEncoder(nn.Module):
         return logits.unsqueeze(0) if static else logits
 
     def forward(
-        self, x: torch.Tensor, static: bool, pair_budget: int = DEFAULT_PAIR_BUDGET
+        self,
+        x: torch.Tensor,
+        static: bool,
+        pair_budget: int = DEFAULT_PAIR_BUDGET,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Edge logits of frames ``x`` (B, N, C): (1, N, N) if static else (B, N, N)."""
-        return self.pair_logits(*self.pair_inputs(x), static, pair_budget)
+        """Edge logits of frames ``x`` (B, N, C): (1, N, N) if static else (B, N, N).
+
+        Absent neurons (``mask`` False, by default all channels NaN) are left out
+        of the node statistics; logits of pairs touching them are NaN.
+        """
+        x, mask = _node_mask(x, mask)
+        logits = self.pair_logits(*self.pair_inputs(x, mask), static, pair_budget)
+        return _absent_pairs(logits, mask)
 
 
 class WormGNN(nn.Module):
@@ -294,6 +312,18 @@ class WormGNN(nn.Module):
         Maximum number of elements of one chunk of the (frames, rows, N, h) pair
         hidden tensor (4 MiB in float32); bounds the edge encoder's memory in
         prediction and training. Results do not depend on it beyond float rounding.
+
+    Notes
+    -----
+    Missing nodes: a neuron not recorded in a worm is passed as NaN in all its
+    channels (or marked False in ``mask``). It is then a missing node: its values
+    are never read, its embedding is 0, so it sends no message and what it would
+    receive is discarded; every normalization takes its statistics over the
+    present nodes only; pairs touching it are NaN in :meth:`infer_adjacency`.
+    The graph readout ``aggregation="sum"`` sums the present nodes and scales by
+    N / (present nodes), i.e. N times their mean (the plain sum when all are
+    present); ``"concat"`` puts zeros in the absent nodes' slots. Node readouts
+    give 0 for absent nodes.
 
     Examples
     --------
@@ -346,18 +376,26 @@ class WormGNN(nn.Module):
         self.head = nn.Linear(h, n_outputs)
         init_weights(self)
 
-    def _adjacency(self, x: torch.Tensor) -> torch.Tensor:
+    def _adjacency(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         if self.edge_encoder is None:
             return self.adjacency.unsqueeze(0)
-        logits = self.edge_encoder(x, self.edges == "static", self.pair_budget)
+        enc = self.edge_encoder
+        logits = enc.pair_logits(
+            *enc.pair_inputs(x, mask), self.edges == "static", self.pair_budget
+        )
         return torch.sigmoid_(logits)  # logits is a fresh tensor: spare a copy
 
-    def _aggregate(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Messages sum_j A_ij v_j, (B, N, h)."""
+    def _aggregate(self, x: torch.Tensor, v: torch.Tensor, mask=None) -> torch.Tensor:
+        """Messages sum_j A_ij v_j, (B, N, h).
+
+        An absent sender j has v_j = 0 (the node block zeroes it), so it adds
+        nothing: masking A's column j would give the same sum. What an absent
+        receiver gets is discarded by the masked message block.
+        """
         if self.edges == "static" or self.edge_encoder is None:
-            return torch.matmul(self._adjacency(x), v)
+            return torch.matmul(self._adjacency(x, mask), v)
         enc, budget = self.edge_encoder, self.pair_budget
-        a, b = enc.pair_inputs(x)
+        a, b = enc.pair_inputs(x, mask)
         if torch.is_grad_enabled():
             adj = torch.sigmoid_(enc.pair_logits(a, b, False, budget))
             return torch.matmul(adj, v)
@@ -377,21 +415,37 @@ class WormGNN(nn.Module):
             s = slice(f, f + step)
             yield s, torch.sigmoid_(enc.pair_logits(a[s], b[s], False, budget))
 
-    def infer_adjacency(self, x: torch.Tensor) -> torch.Tensor:
+    def infer_adjacency(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Adjacency used for the batch ``x`` (B, N, C).
+
+        Parameters
+        ----------
+        x : tensor of shape (B, N, C)
+            Frames of one worm.
+        mask : bool tensor of shape (B, N), optional
+            Present neurons; by default a neuron whose channels are all NaN is
+            absent.
 
         Returns
         -------
         A : tensor of shape (1, N, N) for static edges or a fixed adjacency, (B, N, N)
             for dynamic edges. Inferred weights lie in (0, 1); A[..., i, j] weighs the
-            message from neuron j to neuron i.
+            message from neuron j to neuron i. Rows and columns of absent neurons
+            are NaN (for a single graph: of neurons absent from every frame).
         """
         _check_frames(x, self.n_neurons, self.n_channels)
+        x, mask = _node_mask(x, mask)
         if self.edge_encoder is None:
-            return self.adjacency.unsqueeze(0).clone()
-        return self._adjacency(x)
+            adj = self.adjacency.unsqueeze(0).clone()
+        else:
+            adj = self._adjacency(x, mask)
+        return _absent_pairs(adj, mask)
 
-    def mean_adjacency(self, x: torch.Tensor) -> torch.Tensor:
+    def mean_adjacency(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean over the frames of :meth:`infer_adjacency`, without holding (B, N, N).
 
         With dynamic edges the frames' graphs are built and summed a few frames at
@@ -402,30 +456,54 @@ class WormGNN(nn.Module):
         ----------
         x : tensor of shape (B, N, C)
             Frames of one worm.
+        mask : bool tensor of shape (B, N), optional
+            Present neurons, as in :meth:`infer_adjacency`.
 
         Returns
         -------
         A : tensor of shape (N, N)
-            ``infer_adjacency(x).mean(0)``.
+            ``infer_adjacency(x, mask).mean(0)``; NaN rows and columns for neurons
+            absent from every frame.
         """
         _check_frames(x, self.n_neurons, self.n_channels)
         if self.edges == "static" or self.edge_encoder is None:
-            return self.infer_adjacency(x)[0]
+            return self.infer_adjacency(x, mask)[0]
+        x, mask = _node_mask(x, mask)
         total = x.new_zeros(self.n_neurons, self.n_neurons)
-        for _, adj in self._frame_chunks(*self.edge_encoder.pair_inputs(x)):
+        for _, adj in self._frame_chunks(*self.edge_encoder.pair_inputs(x, mask)):
             total += adj.sum(dim=0)
-        return total / x.shape[0]
+        return _absent_pairs((total / x.shape[0]).unsqueeze(0), mask)[0]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout."""
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout.
+
+        ``mask`` (B, N) bool marks present neurons; by default a neuron whose
+        channels are all NaN is absent (see the class notes on missing nodes).
+        """
         _check_frames(x, self.n_neurons, self.n_channels)
-        v = self.node(x)  # (B, N, h)
-        m = self.message(self._aggregate(x, v))
+        x, mask = _node_mask(x, mask)
+        v = self.node(x, mask)  # (B, N, h), 0 at absent nodes
+        m = self.message(self._aggregate(x, v, mask), mask)
         z = torch.cat([v, m], dim=-1)  # (B, N, 2h)
         if self.readout == "node":
-            return self.head(self.mlp(z))
-        z = z.flatten(1) if self.aggregation == "concat" else z.sum(dim=1)
+            out = self.head(self.mlp(z, mask))
+            return out if mask is None else torch.where(mask.unsqueeze(-1), out, 0.0)
+        z = z.flatten(1) if self.aggregation == "concat" else _present_sum(z, mask)
         return self.head(self.mlp(z))
+
+
+def _absent_pairs(adj: torch.Tensor, mask) -> torch.Tensor:
+    """NaN at the pairs (1 or B, N, N) that touch an absent neuron.
+
+    A single graph (leading size 1) masks the neurons absent from every frame.
+    """
+    if mask is None:
+        return adj
+    present = mask.any(dim=0, keepdim=True) if adj.shape[0] == 1 else mask
+    pairs = present.unsqueeze(-1) & present.unsqueeze(-2)
+    return torch.where(pairs, adj, math.nan)
 
 
 def _as_adjacency(adjacency, n_neurons: int) -> torch.Tensor:

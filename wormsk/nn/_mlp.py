@@ -10,6 +10,8 @@ from ._blocks import (
     _check_choice,
     _check_frames,
     _check_positive_int,
+    _node_mask,
+    _present_sum,
     init_weights,
 )
 
@@ -81,12 +83,31 @@ class WormMLP(nn.Module):
         self.head = nn.Linear(h, head_width)
         init_weights(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout."""
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Frames (B, N, C) -> (B, n_outputs), or (B, N, n_outputs) for node readout.
+
+        ``mask`` (B, N) bool marks present neurons; by default a neuron whose
+        channels are all NaN is absent. Absent neurons are left out of the sum
+        (scaled by N / present, see :class:`WormGNN`) and of the encoder's batch
+        statistics, and their values are never read; their node outputs are 0.
+        ``aggregation="concat"`` gives every neuron a fixed slot and refuses them.
+        """
         _check_frames(x, self.n_neurons, self.n_channels)
-        z = self.encoder(x)
-        z = z.flatten(1) if self.aggregation == "concat" else z.sum(dim=1)
+        x, mask = _node_mask(x, mask)
+        if mask is not None and self.aggregation == "concat":
+            absent = (~mask).any(dim=0).nonzero().flatten().tolist()
+            raise ValueError(
+                f"Neurons {absent} (positions) are absent, but aggregation='concat' "
+                "gives every neuron a fixed slot of the readout; use "
+                "aggregation='sum', a WormGNN, or fill the values in beforehand."
+            )
+        z = self.encoder(x, mask)
+        z = z.flatten(1) if self.aggregation == "concat" else _present_sum(z, mask)
         out = self.head(self.mlp(z))
         if self.readout == "node":
             out = out.view(x.shape[0], self.n_neurons, self.n_outputs)
+            if mask is not None:
+                out = torch.where(mask.unsqueeze(-1), out, 0.0)
         return out
