@@ -442,7 +442,9 @@ _BAD_PARAMS = [
     (ESTIMATORS, "verbose", 0.5, r"'verbose' parameter of .* must be an int in the "
                                  r"range \[0, inf\)"),
     (ESTIMATORS, "interrupt", "ignore",
-     r"'interrupt' parameter of .* must be a str among \{'raise', 'stop'\}"),
+     # sets print in hash order
+     r"'interrupt' parameter of .* must be a str among "
+     r"\{'(raise|stop)', '(raise|stop)'\}"),
     (ESTIMATORS, "weight_decay", np.nan, r"'weight_decay' parameter of .* must be a "
                                          r"float in the range \[0.0, inf\)"),
     (ESTIMATORS, "weight_decay", np.inf, r"'weight_decay' parameter of .* must be a "

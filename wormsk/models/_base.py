@@ -296,16 +296,31 @@ class _StopOnRunawayLoss(Callback):
     classifier the log-loss of predicting the class frequencies (the entropy of
     ``y``), for a forecaster the error of predicting no change (where the network
     starts), for direct regression the variance of the standardized targets (1).
-    Healthy training ends every epoch below or near that value; a mean epoch loss
-    of more than ``RUNAWAY_FACTOR`` (100) times it means the optimization diverged
-    (a too large learning rate, typically), even while the loss is still finite.
+    On unscaled input an untrained network can start well above that value, so
+    the reference is the larger of it and the untrained (or warm-started)
+    network's loss on the first worm's frames, measured before the first step.
+    Healthy training ends every epoch below or near the reference; a mean epoch
+    loss of more than ``RUNAWAY_FACTOR`` (10) times it means the optimization
+    diverged (a too large learning rate, typically), even while the loss is
+    still finite.
     """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.start_loss_ = None
+        if X is None:
+            return
+        for batch in net.get_iterator(X, training=False):
+            start = float(net.validation_step(batch)["loss"])
+            if math.isfinite(start):
+                self.start_loss_ = start
+            break
 
     def on_epoch_end(self, net, **kwargs):
         baseline = getattr(net, "baseline_loss_", None)
         loss = net.history[-1].get("train_loss")
         if baseline is None or loss is None or not baseline > 0:
             return
+        baseline = max(baseline, getattr(self, "start_loss_", None) or 0.0)
         if loss > RUNAWAY_FACTOR * baseline:
             raise FloatingPointError(
                 f"The training loss ran away at epoch {len(net.history)}: {loss:.3g}, "
