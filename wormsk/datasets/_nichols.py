@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,7 +26,7 @@ from ._recordings import (
     per_worm,
     states_from_indicators,
 )
-from ._tables import table_from_worms
+from ._tables import file_paths, table_from_worms
 
 _VOCABULARIES = {
     "nichols4": NICHOLS_STATES,
@@ -232,27 +231,10 @@ def load_nichols2017(
     ...                         return_X_y=True)  # doctest: +SKIP
     """
     check_vocabulary(states, _VOCABULARIES)
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if not isinstance(paths, Iterable) or not all(
-        isinstance(p, (str, os.PathLike)) for p in paths
-    ):
-        raise TypeError(
-            f"paths must be a path or a list of paths to MAT-files; got {paths!r}."
-        )
-    paths = [Path(p) for p in paths]
+    paths = file_paths(paths, "MAT-file")
     if not isinstance(states_field, str):
         raise TypeError(f"states_field must be a str; got {states_field!r}.")
     state_codes = _check_state_codes(state_codes)
-    if not paths:
-        raise ValueError("paths must name at least one MAT-file.")
-    stems = [p.stem for p in paths]
-    dup = sorted({s for s in stems if stems.count(s) > 1})
-    if dup:
-        raise ValueError(
-            f"Files with the same stem {dup} would give clashing worm ids; pass "
-            "each recording file once."
-        )
     worms, sources = [], []
     for path in paths:
         file_worms, source = _read_file(path, states_field, state_codes)

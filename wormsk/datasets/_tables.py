@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import IO
@@ -56,8 +56,16 @@ def identified_name(label) -> str | None:
 
 def file_paths(paths, what: str) -> list[Path]:
     """One path or several as a list of Paths whose stems (the worm ids) differ."""
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, (str, PathLike)):
         paths = [paths]
+    if isinstance(paths, Iterable) and not isinstance(paths, bytes):
+        paths = list(paths)
+    if not isinstance(paths, list) or not all(
+        isinstance(p, (str, PathLike)) for p in paths
+    ):
+        raise TypeError(
+            f"paths must be a path or a list of paths to {what}s; got {paths!r}."
+        )
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError(f"paths must name at least one {what}.")
