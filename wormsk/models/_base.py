@@ -1310,6 +1310,17 @@ def _channels(n_channels, columns):
     found = _channel_layout(columns)
     if found is not None:
         return found, None
+    parts = [c.rsplit("_", 1) for c in columns]
+    if all(len(p) == 2 and not p[1].isdigit() for p in parts):
+        by_neuron: dict[str, set] = {}
+        for neuron, channel in parts:
+            by_neuron.setdefault(neuron, set()).add(channel)
+        channels = set().union(*by_neuron.values())
+        if len(channels) > 1 and all(c == channels for c in by_neuron.values()):
+            # Every neuron has every channel, out of neuron-major order (e.g.
+            # channel-major): read as nodes, channels of different neurons would be
+            # paired. neuron_names refuses it, naming the first column out of place.
+            neuron_names(list(columns), len(channels))
     if any("_" in c and not c.rsplit("_", 1)[1].isdigit() for c in columns):
         warnings.warn(
             "n_channels='auto' found column names like <NEURON>_<channel> but not "
