@@ -6,10 +6,20 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from wormsk.models import GNNClassifier, MLPClassifier
+from wormsk.models import (
+    GNNClassifier,
+    GNNRegressor,
+    GRURegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 from wormsk.preprocessing import make_trajectory_targets
 
 CLASSIFIERS = (MLPClassifier, GNNClassifier)
+REGRESSORS = (MLPRegressor, GNNRegressor, GRURegressor)
+ESTIMATORS = CLASSIFIERS + REGRESSORS
+#: One epoch, seeded: the settings of tests that check behaviour, not quality.
+FAST = dict(max_epochs=1, random_state=0)
 
 
 def training_data(cls, rec):

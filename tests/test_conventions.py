@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from _data import training_data
+from _data import CLASSIFIERS, ESTIMATORS, FAST, REGRESSORS, training_data
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_selection import SelectKBest
@@ -35,10 +35,6 @@ from wormsk.models import (
 from wormsk.models._base import DOC_URL
 from wormsk.preprocessing import PerWormScaler
 
-CLASSIFIERS = [MLPClassifier, GNNClassifier]
-REGRESSORS = [MLPRegressor, GNNRegressor, GRURegressor]
-ESTIMATORS = CLASSIFIERS + REGRESSORS
-FAST = dict(max_epochs=1, random_state=0)
 _STOP = EarlyStopping(monitor="train_loss")  # copied by every fit, never changed
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import scipy.io
 import torch
-from _data import training_data
+from _data import CLASSIFIERS, ESTIMATORS, FAST, REGRESSORS, training_data
 from _matfile import Cell, write_mat73
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -28,14 +28,8 @@ from wormsk.models import (
     GNNRegressor,
     GRURegressor,
     MLPClassifier,
-    MLPRegressor,
 )
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
-
-CLASSIFIERS = [MLPClassifier, GNNClassifier]
-REGRESSORS = [MLPRegressor, GNNRegressor, GRURegressor]
-ESTIMATORS = CLASSIFIERS + REGRESSORS
-FAST = dict(max_epochs=1, random_state=0)
 
 
 @pytest.fixture(scope="module")
