@@ -1,0 +1,167 @@
+"""Worm identity, resolved once per call.
+
+Everything that treats worms separately (the per-worm scaler, the estimators'
+dataset, batcher and prediction, the splitters) takes one :class:`Worms` value
+from :func:`resolve_worms` and reuses it: the labels, the integer code of every
+row, the row positions of each worm and the worm-major order. ``groups`` is the
+public name of explicit identity; inside the package it is this value.
+
+Identity comes, in this order, from ``groups``, from the index level ``worm`` of
+a DataFrame, or from an index named ``worm``. Without any of them the input is
+one worm, and with more than one row that assumption is announced with a
+:class:`~wormsk.exceptions.WormIdentityWarning`: normalizing each worm by itself
+is what the library exists for, and it must never switch off without a word.
+A MultiIndex that has levels but none named ``worm`` is refused rather than
+guessed at.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from wormsk._utils import WORM_LEVEL, _num_samples, get_worms, plain
+from wormsk.exceptions import WormIdentityWarning
+
+__all__ = ["Worms", "resolve_worms"]
+
+
+@dataclass(frozen=True, eq=False)
+class Worms:
+    """The worm of every row of one input, in the forms callers need.
+
+    Attributes
+    ----------
+    labels : list
+        Worm labels (plain Python values) in order of each worm's first row.
+    codes : ndarray of int64, shape (n_samples,)
+        ``labels[codes[i]]`` is the worm of row ``i``.
+    rows : tuple of ndarray
+        ``rows[k]``: positions of worm ``k``'s rows, in their (time) order.
+    given : bool
+        False when no identity was given and the rows were taken as one worm.
+    """
+
+    labels: list
+    codes: np.ndarray
+    rows: tuple
+    given: bool = True
+
+    @classmethod
+    def from_labels(cls, worms, *, given: bool = True) -> Worms:
+        """Build from one label per row (any hashable, sortable labels)."""
+        worms = np.asarray(worms)
+        if worms.size == 0:
+            return cls([], np.empty(0, dtype=np.int64), (), given)
+        uniques, first, inverse = np.unique(
+            worms, return_index=True, return_inverse=True
+        )
+        inverse = inverse.ravel()
+        # Codes follow each worm's first row, not the sort order of the labels.
+        by_first = np.argsort(first, kind="stable")
+        rank = np.empty_like(by_first)
+        rank[by_first] = np.arange(len(by_first))
+        codes = rank[inverse].astype(np.int64, copy=False)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+        rows = tuple(np.split(order, bounds))
+        labels = [plain(uniques[k]) for k in by_first]
+        return cls(labels, codes, rows, given)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __iter__(self):
+        """``(label, rows)`` per worm, as ``worm_indices`` gives them."""
+        return iter(zip(self.labels, self.rows))
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.codes)
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """Row positions grouped by worm (worm-major, time order within a worm)."""
+        if not self.rows:
+            return np.empty(0, dtype=np.intp)
+        return np.concatenate(self.rows)
+
+    @cached_property
+    def inverse(self) -> np.ndarray:
+        """``inverse[i]``: where row ``i`` sits in :attr:`order`."""
+        inverse = np.empty_like(self.order)
+        inverse[self.order] = np.arange(len(self.order))
+        return inverse
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        """Number of rows of every worm."""
+        return np.bincount(self.codes, minlength=len(self.labels))
+
+
+def resolve_worms(X, groups=None, *, caller: str | None = None,
+                  warn: bool = True) -> Worms:  # fmt: skip
+    """Resolve the worm of every row of ``X`` once.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        The input as the caller received it (before validation turns a DataFrame
+        into an array, which would lose the index).
+    groups : array-like of shape (n_samples,), optional
+        Explicit worm identity; takes precedence over the index.
+    caller : str, optional
+        What received the rows (e.g. ``"GNNClassifier.fit"``), for the warning.
+    warn : bool, default=True
+        Warn when more than one row arrives without identity.
+
+    Returns
+    -------
+    worms : Worms
+
+    Raises
+    ------
+    ValueError
+        For a MultiIndex with no ``worm`` level, missing labels or a ``groups`` of
+        the wrong length; ``TypeError`` for labels of mixed types.
+    """
+    index = getattr(X, "index", None)
+    if (
+        groups is None
+        and isinstance(index, pd.MultiIndex)
+        and WORM_LEVEL not in index.names
+    ):
+        names = [n for n in index.names]
+        first = next((n for n in names if n is not None), None)
+        rename = (
+            f"X.rename_axis(index={{{first!r}: 'worm'}})"
+            if first is not None
+            else "X.rename_axis(index=['worm', 'frame'])"
+        )
+        raise ValueError(
+            f"X has a MultiIndex with levels {names} but none named 'worm', so "
+            "wormsk cannot tell its worms apart (each worm is scaled by itself). "
+            f"Name the level that identifies worms 'worm' (e.g. {rename}) or pass "
+            "groups=<worm of every row>."
+        )
+    labels = get_worms(X, groups)
+    given = groups is not None or (
+        index is not None and WORM_LEVEL in (getattr(index, "names", None) or [])
+    )
+    n_samples = _num_samples(X)
+    if not given and warn and n_samples > 1:
+        who = caller or "wormsk"
+        warnings.warn(
+            f"{who} received {n_samples} rows without worm identity (no index "
+            "level 'worm', no groups) and treats them as ONE worm: they are scaled "
+            "and batched together. If they come from several worms, pass a "
+            "DataFrame indexed by (worm, frame) or groups=<worm of every row>; "
+            "if they are one worm, pass groups=np.zeros(len(X)) to say so.",
+            WormIdentityWarning,
+            stacklevel=3,
+        )
+    return Worms.from_labels(labels, given=given)
