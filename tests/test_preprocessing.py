@@ -198,9 +198,10 @@ def test_float32_is_preserved():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"method": "zscore"}, "method must be one of"),
+    ({"method": "zscore"}, "'method' parameter of PerWormScaler must be a str"),
     ({"feature_range": (1, 0)}, "feature_range must be"),
-    ({"feature_range": 1}, "feature_range must be a pair"),
+    ({"feature_range": 1}, "'feature_range' parameter of PerWormScaler must be"),
+    ({"feature_range": (0, 1, 2)}, "feature_range must be a pair"),
     ({"quantile_range": (5, 120)}, "quantile_range must be"),
     # an infinite range would scale every value to inf or NaN
     ({"feature_range": (0, np.inf)}, "feature_range must be .* finite"),

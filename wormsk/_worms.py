@@ -17,6 +17,8 @@ guessed at.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -162,6 +164,26 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
             "DataFrame indexed by (worm, frame) or groups=<worm of every row>; "
             "if they are one worm, pass groups=np.zeros(len(X)) to say so.",
             WormIdentityWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     return Worms.from_labels(labels, given=given)
+
+
+def _caller_stacklevel() -> int:
+    """Stack level of the first frame outside wormsk, sklearn and skorch.
+
+    The warning should point at the user's line (``cross_val_score(...)``,
+    ``pipe.predict(X)``), not at the wrapper sklearn puts around ``transform``.
+    """
+    import sklearn
+
+    skip = tuple(
+        os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+        for m in (sys.modules["wormsk"], sklearn, sys.modules.get("skorch"))
+        if m is not None
+    )
+    # Level 1 is the function that calls warnings.warn (resolve_worms).
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
