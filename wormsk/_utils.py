@@ -60,7 +60,11 @@ def get_worms(X, groups=None) -> np.ndarray:
         uniques, codes = index.levels[pos], index.codes[pos]
         # The checks read the level's distinct labels (and codes, -1 = missing):
         # the same verdict as over every row, without a pass over object rows.
-        if (codes == -1).any() or (uniques.dtype == object and _mixed(uniques)):
+        if (
+            (codes == -1).any()
+            or (uniques.dtype == object and _mixed(uniques))
+            or uniques.isin(_MISSING_AS_TEXT).any()
+        ):
             _check_worm_labels(worms, "the index level 'worm'")
         return worms
     if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
@@ -74,8 +78,10 @@ def _check_worm_labels(worms: np.ndarray, source: str) -> np.ndarray:
     Mixed labels (``[1, "a"]``) cannot be sorted, which splitting by worm needs,
     and ``1`` and ``"1"`` would read as one worm in a message but as two here.
     """
-    if worms.dtype.kind == "f" and np.isnan(worms).any():
+    if worms.dtype.kind in "fmM" and pd.isna(worms).any():
         _missing_worm(worms, source)
+    if worms.dtype.kind in "UO":
+        _refuse_missing_as_text(worms, source)
     if worms.dtype.kind != "O":
         return worms
     missing = pd.isna(worms)
@@ -118,6 +124,29 @@ def _missing_worm(worms, source, missing=None):
     raise ValueError(
         f"Worm labels in {source} are missing (None or NaN) in {int(missing.sum())} "
         f"row(s), the first at row {i}; every row needs the label of its worm."
+    )
+
+
+# What numpy and pandas write for a missing value when labels become text
+# (np.asarray(["a", np.nan], dtype=str) gives "nan"; astype(str) on None, "None").
+_MISSING_AS_TEXT = ("nan", "NaN", "None", "<NA>", "NaT")
+
+
+def _refuse_missing_as_text(worms: np.ndarray, source: str) -> None:
+    """Refuse labels that are a missing value turned into text.
+
+    Taken at face value, every such row would join one worm called ``"nan"``
+    and be scaled with it: a missing label must not become a worm silently.
+    """
+    text = pd.Index(worms).isin(_MISSING_AS_TEXT)
+    if not text.any():
+        return
+    i = int(np.flatnonzero(text)[0])
+    raise ValueError(
+        f"Worm label {plain(worms[i])!r} in {source} at row {i} ({int(text.sum())} "
+        "such row(s)) looks like a missing label turned into text (converting "
+        "labels with dtype=str or astype(str) writes NaN as 'nan' and None as "
+        "'None'); every row needs the label of its worm."
     )
 
 
