@@ -170,17 +170,16 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
 
 
 def _caller_stacklevel() -> int:
-    """Stack level of the first frame outside wormsk, sklearn and skorch.
+    """Stack level of the first frame outside wormsk, sklearn, skorch and joblib.
 
     The warning should point at the user's line (``cross_val_score(...)``,
     ``pipe.predict(X)``), not at the wrapper sklearn puts around ``transform``.
     """
-    import sklearn
-
+    names = ("wormsk", "sklearn", "skorch", "joblib")  # joblib: cross_val_score's
     skip = tuple(
-        os.path.dirname(os.path.abspath(m.__file__)) + os.sep
-        for m in (sys.modules["wormsk"], sklearn, sys.modules.get("skorch"))
-        if m is not None
+        os.path.dirname(os.path.abspath(sys.modules[name].__file__)) + os.sep
+        for name in names
+        if name in sys.modules
     )
     # Level 1 is the function that calls warnings.warn (resolve_worms).
     frame, level = sys._getframe(1), 1
