@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 
+from wormsk.exceptions import WormIdentityWarning
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.preprocessing import PerWormScaler
 
@@ -164,8 +165,9 @@ def test_block_kfold_defaults_to_index_then_one_worm():
         X.to_numpy(), groups=X.index.get_level_values("worm"))]
     for a, b in zip(from_index, from_groups):
         np.testing.assert_array_equal(a, b)
-    # No groups and no index: one worm of 80 frames.
-    one = list(WormBlockKFold(n_splits=10, random_state=0).split(X.to_numpy()))
+    # No groups and no index: one worm of 80 frames, with a warning.
+    with pytest.warns(WormIdentityWarning, match="WormBlockKFold.split received 80"):
+        one = list(WormBlockKFold(n_splits=10, random_state=0).split(X.to_numpy()))
     assert len(one) == 10 and all(len(t) == 8 for _, t in one)
 
 

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import check_estimator
 
+from wormsk.exceptions import WormIdentityWarning
 from wormsk.model_selection import LeaveWormsOut
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
@@ -133,8 +134,9 @@ def test_numpy_groups_equal_dataframe_index_and_wrong_length_is_refused():
             X.to_numpy(), groups=groups
         )
         np.testing.assert_array_equal(from_index, from_groups)
-    # Without groups or an index, the whole input is one worm.
-    whole = PerWormScaler().fit_transform(X.to_numpy())
+    # Without groups or an index, the whole input is one worm, and it says so.
+    with pytest.warns(WormIdentityWarning, match="75 rows without worm identity"):
+        whole = PerWormScaler().fit_transform(X.to_numpy())
     np.testing.assert_allclose(whole.min(0), 0)
     assert not np.allclose(whole, from_index)
     with pytest.raises(ValueError, match="groups has 74 entries but X has 75 rows"):
