@@ -162,18 +162,13 @@ def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
     """Split row positions by worm, in order of each worm's first row.
 
     Returns a list of ``(worm, positions)`` where ``positions`` are the row
-    positions of that worm in their original (time) order.
+    positions of that worm in their original (time) order. Kept for the callers
+    that have not moved to :func:`wormsk._worms.resolve_worms` yet.
     """
-    worms = np.asarray(worms)
-    if worms.size == 0:
-        return []
-    uniques, first, inverse = np.unique(worms, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    inverse = inverse.ravel()
-    rows = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(np.bincount(inverse, minlength=len(uniques)))[:-1]
-    per_worm = np.split(rows, bounds)
-    return [(uniques[k], per_worm[k]) for k in order]
+    # The grouping has one owner, wormsk._worms (which imports this module).
+    from wormsk._worms import Worms
+
+    return list(Worms.from_labels(worms))
 
 
 def is_integer(value) -> bool:
