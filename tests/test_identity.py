@@ -245,8 +245,10 @@ def test_seen_worms_user_guide_route_equals_experiments():
         "MLP": make_pipeline(PerWormScaler(),
                              MLPClassifier(max_epochs=2, random_state=0)),
     }
-    table = seven_states_seen(X, y, estimators=pipes, preset=preset,
-                              baseline=False)
+    result = seven_states_seen(X, y, estimators=pipes, preset=preset,
+                               baseline=False)
+    # The experiments package returns a Bunch(scores=...); the module a frame.
+    table = getattr(result, "scores", result)
     for name, pipe in pipes.items():
         ours = whole_recording_scores(pipe, X, y, cv)
         theirs = table.loc[table.model == name, "accuracy"].to_numpy()
