@@ -130,6 +130,19 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
     ValueError
         For a MultiIndex with no ``worm`` level, missing labels or a ``groups`` of
         the wrong length; ``TypeError`` for labels of mixed types.
+
+    Warns
+    -----
+    WormIdentityWarning
+        When ``warn`` is true and more than one row arrives without identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk._worms import resolve_worms
+    >>> worms = resolve_worms(np.zeros((4, 2)), groups=["b", "a", "b", "a"])
+    >>> worms.labels, worms.codes.tolist(), worms.order.tolist()
+    (['b', 'a'], [0, 1, 0, 1], [0, 2, 1, 3])
     """
     index = getattr(X, "index", None)
     if (
