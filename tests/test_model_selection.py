@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 
+from wormsk.exceptions import WormIdentityWarning
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.preprocessing import PerWormScaler
 
@@ -164,8 +165,9 @@ def test_block_kfold_defaults_to_index_then_one_worm():
         X.to_numpy(), groups=X.index.get_level_values("worm"))]
     for a, b in zip(from_index, from_groups):
         np.testing.assert_array_equal(a, b)
-    # No groups and no index: one worm of 80 frames.
-    one = list(WormBlockKFold(n_splits=10, random_state=0).split(X.to_numpy()))
+    # No groups and no index: one worm of 80 frames, with a warning.
+    with pytest.warns(WormIdentityWarning, match="WormBlockKFold.split received 80"):
+        one = list(WormBlockKFold(n_splits=10, random_state=0).split(X.to_numpy()))
     assert len(one) == 10 and all(len(t) == 8 for _, t in one)
 
 
@@ -213,8 +215,11 @@ def test_splitters_in_cross_validate_and_grid_search(cv):
     pipe = make_pipeline(PerWormScaler(), LogisticRegression())
     n = cv.get_n_splits(X)
     from_index = cross_validate(pipe, X, y, cv=cv, return_indices=True)
-    from_groups = cross_validate(pipe, X.to_numpy(), y, groups=groups, cv=cv,
-                                 return_indices=True)
+    # groups reach the splitter only: the scaler takes each numpy fold as one
+    # worm, and says so.
+    with pytest.warns(WormIdentityWarning, match="PerWormScaler.transform"):
+        from_groups = cross_validate(pipe, X.to_numpy(), y, groups=groups, cv=cv,
+                                     return_indices=True)
     assert len(from_index["test_score"]) == n
     assert from_index["test_score"].mean() > 0.8
     assert _test_indices(from_index) == _test_indices(from_groups)

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import check_estimator
 
+from wormsk.exceptions import WormIdentityWarning
 from wormsk.model_selection import LeaveWormsOut
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
@@ -133,8 +134,9 @@ def test_numpy_groups_equal_dataframe_index_and_wrong_length_is_refused():
             X.to_numpy(), groups=groups
         )
         np.testing.assert_array_equal(from_index, from_groups)
-    # Without groups or an index, the whole input is one worm.
-    whole = PerWormScaler().fit_transform(X.to_numpy())
+    # Without groups or an index, the whole input is one worm, and it says so.
+    with pytest.warns(WormIdentityWarning, match="75 rows without worm identity"):
+        whole = PerWormScaler().fit_transform(X.to_numpy())
     np.testing.assert_allclose(whole.min(0), 0)
     assert not np.allclose(whole, from_index)
     with pytest.raises(ValueError, match="groups has 74 entries but X has 75 rows"):
@@ -198,9 +200,10 @@ def test_float32_is_preserved():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"method": "zscore"}, "method must be one of"),
+    ({"method": "zscore"}, "'method' parameter of PerWormScaler must be a str"),
     ({"feature_range": (1, 0)}, "feature_range must be"),
-    ({"feature_range": 1}, "feature_range must be a pair"),
+    ({"feature_range": 1}, "'feature_range' parameter of PerWormScaler must be"),
+    ({"feature_range": (0, 1, 2)}, "feature_range must be a pair"),
     ({"quantile_range": (5, 120)}, "quantile_range must be"),
     # an infinite range would scale every value to inf or NaN
     ({"feature_range": (0, np.inf)}, "feature_range must be .* finite"),
@@ -301,7 +304,7 @@ def test_huge_finite_values_scale_without_overflow(values, method):
     B = np.array(values)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning either
-        out = PerWormScaler(method=method).fit_transform(B)
+        out = PerWormScaler(method=method).fit_transform(B, groups=np.zeros(len(B)))
     assert np.isfinite(out).all()
     L = B.astype(np.longdouble)
     q = np.percentile(L, (1.0, 99.0), axis=0)

@@ -60,7 +60,11 @@ def get_worms(X, groups=None) -> np.ndarray:
         uniques, codes = index.levels[pos], index.codes[pos]
         # The checks read the level's distinct labels (and codes, -1 = missing):
         # the same verdict as over every row, without a pass over object rows.
-        if (codes == -1).any() or (uniques.dtype == object and _mixed(uniques)):
+        if (
+            (codes == -1).any()
+            or (uniques.dtype == object and _mixed(uniques))
+            or uniques.isin(_MISSING_AS_TEXT).any()
+        ):
             _check_worm_labels(worms, "the index level 'worm'")
         return worms
     if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
@@ -74,8 +78,10 @@ def _check_worm_labels(worms: np.ndarray, source: str) -> np.ndarray:
     Mixed labels (``[1, "a"]``) cannot be sorted, which splitting by worm needs,
     and ``1`` and ``"1"`` would read as one worm in a message but as two here.
     """
-    if worms.dtype.kind == "f" and np.isnan(worms).any():
+    if worms.dtype.kind in "fmM" and pd.isna(worms).any():
         _missing_worm(worms, source)
+    if worms.dtype.kind in "UO":
+        _refuse_missing_as_text(worms, source)
     if worms.dtype.kind != "O":
         return worms
     missing = pd.isna(worms)
@@ -121,6 +127,29 @@ def _missing_worm(worms, source, missing=None):
     )
 
 
+# What numpy and pandas write for a missing value when labels become text
+# (np.asarray(["a", np.nan], dtype=str) gives "nan"; astype(str) on None, "None").
+_MISSING_AS_TEXT = ("nan", "NaN", "None", "<NA>", "NaT")
+
+
+def _refuse_missing_as_text(worms: np.ndarray, source: str) -> None:
+    """Refuse labels that are a missing value turned into text.
+
+    Taken at face value, every such row would join one worm called ``"nan"``
+    and be scaled with it: a missing label must not become a worm silently.
+    """
+    text = pd.Index(worms).isin(_MISSING_AS_TEXT)
+    if not text.any():
+        return
+    i = int(np.flatnonzero(text)[0])
+    raise ValueError(
+        f"Worm label {plain(worms[i])!r} in {source} at row {i} ({int(text.sum())} "
+        "such row(s)) looks like a missing label turned into text (converting "
+        "labels with dtype=str or astype(str) writes NaN as 'nan' and None as "
+        "'None'); every row needs the label of its worm."
+    )
+
+
 def frame_labels(X) -> np.ndarray | None:
     """Frame label of every row when ``X`` is indexed by ``frame``, else None."""
     index = getattr(X, "index", None)
@@ -133,18 +162,13 @@ def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
     """Split row positions by worm, in order of each worm's first row.
 
     Returns a list of ``(worm, positions)`` where ``positions`` are the row
-    positions of that worm in their original (time) order.
+    positions of that worm in their original (time) order. Kept for the callers
+    that have not moved to :func:`wormsk._worms.resolve_worms` yet.
     """
-    worms = np.asarray(worms)
-    if worms.size == 0:
-        return []
-    uniques, first, inverse = np.unique(worms, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    inverse = inverse.ravel()
-    rows = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(np.bincount(inverse, minlength=len(uniques)))[:-1]
-    per_worm = np.split(rows, bounds)
-    return [(uniques[k], per_worm[k]) for k in order]
+    # The grouping has one owner, wormsk._worms (which imports this module).
+    from wormsk._worms import Worms
+
+    return list(Worms.from_labels(worms))
 
 
 def is_integer(value) -> bool:

@@ -17,6 +17,8 @@ guessed at.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -128,6 +130,19 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
     ValueError
         For a MultiIndex with no ``worm`` level, missing labels or a ``groups`` of
         the wrong length; ``TypeError`` for labels of mixed types.
+
+    Warns
+    -----
+    WormIdentityWarning
+        When ``warn`` is true and more than one row arrives without identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk._worms import resolve_worms
+    >>> worms = resolve_worms(np.zeros((4, 2)), groups=["b", "a", "b", "a"])
+    >>> worms.labels, worms.codes.tolist(), worms.order.tolist()
+    (['b', 'a'], [0, 1, 0, 1], [0, 2, 1, 3])
     """
     index = getattr(X, "index", None)
     if (
@@ -162,6 +177,25 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
             "DataFrame indexed by (worm, frame) or groups=<worm of every row>; "
             "if they are one worm, pass groups=np.zeros(len(X)) to say so.",
             WormIdentityWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     return Worms.from_labels(labels, given=given)
+
+
+def _caller_stacklevel() -> int:
+    """Stack level of the first frame outside wormsk, sklearn, skorch and joblib.
+
+    The warning should point at the user's line (``cross_val_score(...)``,
+    ``pipe.predict(X)``), not at the wrapper sklearn puts around ``transform``.
+    """
+    names = ("wormsk", "sklearn", "skorch", "joblib")  # joblib: cross_val_score's
+    skip = tuple(
+        os.path.dirname(os.path.abspath(sys.modules[name].__file__)) + os.sep
+        for name in names
+        if name in sys.modules
+    )
+    # Level 1 is the function that calls warnings.warn (resolve_worms).
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level

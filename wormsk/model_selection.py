@@ -18,24 +18,10 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils import check_random_state, indexable
 
-from wormsk._utils import (
-    WORM_LEVEL,
-    check_positive_int,
-    check_recording_index,
-    get_worms,
-    plain,
-    worm_indices,
-)
+from wormsk._utils import check_positive_int, check_recording_index
+from wormsk._worms import resolve_worms
 
 __all__ = ["LeaveWormsOut", "WormBlockKFold"]
-
-
-def _has_worm_identity(X, groups):
-    if groups is not None:
-        return True
-    index = getattr(X, "index", None)
-    names = getattr(index, "names", None) or []
-    return WORM_LEVEL in names
 
 
 class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
@@ -145,20 +131,22 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
             k = 1 if self.n_test_worms is None else self.n_test_worms
             check_positive_int(k, "n_test_worms")
             k_is_test, param = True, "n_test_worms"
-        if not _has_worm_identity(X, groups):
+        # Holding worms out is meaningless without worms: refuse rather than warn.
+        worms = resolve_worms(X, groups, warn=False)
+        if not worms.given:
             raise ValueError(
                 "LeaveWormsOut needs to know the worm of every row: pass groups, "
-                "or X as a DataFrame indexed by ('worm', 'frame')."
+                "or X as a DataFrame indexed by ('worm', 'frame'); without either "
+                "the rows are one worm, which cannot be held out."
             )
-        per_worm = worm_indices(get_worms(X, groups))
-        if len(per_worm) < k + 1:
+        if len(worms) < k + 1:
             other = "train" if k_is_test else "test"
             raise ValueError(
                 f"LeaveWormsOut({param}={k}) needs at least {k + 1} worms ({k} to "
                 f"{'test' if k_is_test else 'train'} and at least 1 to {other}); "
-                f"got {len(per_worm)}: {[plain(w) for w, _ in per_worm]}."
+                f"got {len(worms)}: {worms.labels}."
             )
-        return per_worm, k, k_is_test
+        return list(worms), k, k_is_test
 
     @staticmethod
     def _generate(per_worm, k, k_is_test):
@@ -187,8 +175,17 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
     the paper's seen-population protocol (8-frame blocks, 10 folds).
 
     Worm identity comes from ``groups``, else the DataFrame index level
-    ``"worm"``; without either, the whole input is one worm. Rows of a worm must
-    be in time order (checked for a DataFrame indexed by ``("worm", "frame")``).
+    ``"worm"``; without either, the whole input is one worm and ``split`` warns
+    with a :class:`~wormsk.exceptions.WormIdentityWarning` (pass
+    ``groups=np.zeros(len(X))`` for one worm). Rows of a worm must be in time
+    order (checked for a DataFrame indexed by ``("worm", "frame")``).
+
+    ``cross_val_score`` with this splitter predicts the test blocks on their
+    own, so each test worm is scaled (and batch-normalized) by the statistics of
+    a tenth of its recording. The paper normalizes each worm over its whole
+    recording, and :mod:`wormsk.experiments` predicts every worm whole and scores
+    its test blocks: the user guide's "Seen worms" section shows that route in
+    plain scikit-learn.
 
     Parameters
     ----------
@@ -237,7 +234,8 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
             Ignored.
         groups : array-like of shape (n_samples,), default=None
             Worm of every row. Defaults to the DataFrame index level ``"worm"``,
-            else the whole input is one worm.
+            else the whole input is one worm (with a
+            :class:`~wormsk.exceptions.WormIdentityWarning`).
 
         Yields
         ------
@@ -285,16 +283,16 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
                 "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
                 f"RandomState; got {self.random_state!r}."
             ) from None
-        worms = get_worms(X, groups)
-        if len(worms) == 0:
+        worms = resolve_worms(X, groups, caller="WormBlockKFold.split")
+        if worms.n_samples == 0:
             raise ValueError("WormBlockKFold cannot split X with no rows.")
-        fold = np.empty(len(worms), dtype=np.intp)
+        fold = np.empty(worms.n_samples, dtype=np.intp)
         dealt = 0
-        for worm, rows in worm_indices(worms):
+        for worm, rows in worms:
             n_blocks = -(-rows.size // self.block_size)
             if rows.size < self.block_size or n_blocks < self.n_splits:
                 raise ValueError(
-                    f"Worm {plain(worm)!r} has {rows.size} frames, which make "
+                    f"Worm {worm!r} has {rows.size} frames, which make "
                     f"{n_blocks} block(s) of block_size={self.block_size}, fewer than "
                     f"n_splits={self.n_splits}: every fold must draw from every "
                     f"worm. Each worm needs at least "

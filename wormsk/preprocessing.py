@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     FLOAT_DTYPES,
     check_array,
@@ -27,10 +28,9 @@ from wormsk._utils import (
     check_positive_int,
     check_recording_index,
     frame_labels,
-    get_worms,
     plain,
-    worm_indices,
 )
+from wormsk._worms import resolve_worms
 
 __all__ = ["PerWormScaler", "make_trajectory_targets"]
 
@@ -48,10 +48,14 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     worms. ``fit`` only records the input width (and column names).
 
     Worm identity comes from ``groups`` when given, else from the DataFrame index
-    level ``"worm"``; without either, the whole input is one worm. Inside
+    level ``"worm"``; without either, the whole input is one worm, and more than
+    one row without identity raises a
+    :class:`~wormsk.exceptions.WormIdentityWarning` (once per call). A
+    MultiIndex with levels but none named ``"worm"`` is refused. Inside
     ``cross_val_score`` or ``GridSearchCV`` sklearn passes no ``groups`` to
     ``transform`` at prediction time, so give a DataFrame indexed by
-    ``("worm", "frame")`` (or test one worm per fold) to keep worms apart there.
+    ``("worm", "frame")`` to keep worms apart there (see the user guide's
+    "Worm identity" section).
 
     Parameters
     ----------
@@ -117,6 +121,12 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([0., 1., 0., 1.])
     """
 
+    _parameter_constraints: dict = {
+        "method": [StrOptions(set(_METHODS))],
+        "feature_range": ["array-like"],
+        "quantile_range": ["array-like"],
+    }
+
     def __init__(
         self, method="minmax", feature_range=(0, 1), quantile_range=(1.0, 99.0)
     ):
@@ -155,7 +165,9 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Recording table with the width seen in ``fit``.
         groups : array-like of shape (n_samples,), default=None
             Worm of every row. Defaults to the index level ``"worm"``, else the
-            whole input is one worm.
+            whole input is one worm (with a
+            :class:`~wormsk.exceptions.WormIdentityWarning` for more than one
+            row; ``groups=np.zeros(len(X))`` says it is one worm).
 
         Returns
         -------
@@ -172,10 +184,14 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         # Only a DataFrame's index carries worms; other inputs (lists, say) are
         # read from the validated array.
-        worms = get_worms(X_in if isinstance(X_in, pd.DataFrame) else X, groups)
+        worms = resolve_worms(
+            X_in if isinstance(X_in, pd.DataFrame) else X,
+            groups,
+            caller="PerWormScaler.transform",
+        )
         self._check_no_inf(X, worms, frame_labels(X_in))
         out = np.empty_like(X)
-        for _, rows in worm_indices(worms):
+        for _, rows in worms:
             if rows[-1] - rows[0] + 1 == rows.size:
                 # A worm stored contiguously is a slice: scale straight into the
                 # output view instead of through fancy-indexed copies.
@@ -225,10 +241,8 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if self.method not in _METHODS:
-            raise ValueError(
-                f"method must be one of {_METHODS}; got {self.method!r}."
-            )
+        """sklearn's constraints, then what they cannot express (the pairs)."""
+        self._validate_params()
         lo, hi = _pair(self.feature_range, "feature_range")
         if not (lo < hi and np.isfinite(hi - lo)):
             raise ValueError(
@@ -252,8 +266,8 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         where = f"row {row}" if frames is None else f"frame {plain(frames[row])!r}"
         raise ValueError(
             f"X contains infinity in column {column} of worm "
-            f"{plain(worms[row])!r} ({where}); PerWormScaler accepts finite "
-            "values and NaN only."
+            f"{worms.labels[worms.codes[row]]!r} ({where}); PerWormScaler accepts "
+            "finite values and NaN only."
         )
 
     def _scale_block(self, B, dest):
@@ -386,7 +400,8 @@ def make_trajectory_targets(
         Keep every ``stride``-th start frame of each worm (or gap-free stretch).
     groups : array-like of shape (n_samples,), default=None
         Worm of every row. Defaults to the index level ``"worm"``, else the whole
-        input is one worm.
+        input is one worm (with a :class:`~wormsk.exceptions.WormIdentityWarning`;
+        ``groups=np.zeros(len(X))`` says it is one worm).
     return_groups : bool, default=False
         Also return the worm of every kept row (useful with numpy input, to pass
         on to a splitter).
@@ -413,7 +428,7 @@ def make_trajectory_targets(
     >>> import numpy as np
     >>> from wormsk.preprocessing import make_trajectory_targets
     >>> X = np.arange(10.0).reshape(5, 2)
-    >>> X_t, Y = make_trajectory_targets(X, horizon=2)
+    >>> X_t, Y = make_trajectory_targets(X, horizon=2, groups=np.zeros(5))
     >>> X_t
     array([[0., 1.],
            [2., 3.],
@@ -437,7 +452,7 @@ def make_trajectory_targets(
         raise ValueError(
             f"make_trajectory_targets needs numeric X; got dtype {values.dtype}."
         )
-    worms = get_worms(X, groups)
+    worms = resolve_worms(X, groups, caller="make_trajectory_targets")
     frames = None
     if is_frame and FRAME_LEVEL in (X.index.names or []):
         level = X.index.get_level_values(FRAME_LEVEL)
@@ -445,7 +460,7 @@ def make_trajectory_targets(
             frames = np.asarray(level)
 
     starts, longest = [], (None, 0)
-    for worm, rows in worm_indices(worms):
+    for worm, rows in worms:
         cuts = []
         if frames is not None:
             cuts = np.flatnonzero(np.diff(frames[rows]) != 1) + 1
@@ -474,5 +489,5 @@ def make_trajectory_targets(
     else:
         X_t = values[keep]
     if return_groups:
-        return X_t, Y, np.asarray(worms)[keep]
+        return X_t, Y, np.asarray(worms.labels)[worms.codes[keep]]
     return X_t, Y
