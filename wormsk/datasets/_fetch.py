@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
+from ._docs import fill_doc
+
 #: Environment variable that overrides the default data directory.
 DATA_HOME_ENV = "WORMSK_DATA"
 
@@ -410,16 +412,14 @@ def list_cached(data_home=None):
     return pd.DataFrame(rows)
 
 
+@fill_doc
 def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs):
     """Download ``WT_NoStim.mat`` once into ``data_home`` and load it.
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        Cache directory (see :func:`get_data_home`); the file goes to
-        ``<data_home>/kato2015/WT_NoStim.mat``.
-    download_if_missing : bool, default=True
-        Download when the file is not cached; otherwise raise ``OSError``.
+    %(data_home)s
+    %(download_if_missing)s
     url : str, optional
         Download link overriding ``REMOTE_FILES['WT_NoStim.mat']['url']``.
         Only ``https://`` (and ``file://`` or loopback ``http://``) URLs.
@@ -451,6 +451,7 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
     return load_kato2015(path, **kwargs)
 
 
+@fill_doc
 def fetch_nichols2017(
     data_home=None, download_if_missing=True, urls=None, files=None, **kwargs
 ):
@@ -458,10 +459,8 @@ def fetch_nichols2017(
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        Cache directory; files go to ``<data_home>/nichols2017/``.
-    download_if_missing : bool, default=True
-        Download when a file is not cached; otherwise raise ``OSError``.
+    %(data_home)s
+    %(download_if_missing)s
     urls : dict, optional
         File name -> download link, overriding ``REMOTE_FILES``.
     files : list of str, default=["n2_prelet.mat", "npr1_prelet.mat"]

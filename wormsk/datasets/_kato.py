@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
+from ._docs import fill_doc
 from ._matlab import elements, open_mat, text
 from ._recordings import (
     WormRecording,
@@ -29,6 +30,7 @@ dt, vt), optionally mapped to four states or forward/reverse.
 """
 
 
+@fill_doc
 def load_kato2015(
     path,
     neurons=KATO_SHARED_NEURONS,
@@ -49,30 +51,15 @@ def load_kato2015(
     ----------
     path : str or path-like
         Path to ``WT_NoStim.mat``.
-    neurons : list of str, str or None, default=KATO_SHARED_NEURONS
-        Neurons to pick by name. An ROI counts as a neuron only if it carries
-        exactly one name (ROIs without a name, with a number, with several
-        candidate names or a name ending in '?' are not matches). A list picks
-        those neurons; each must be named in at least ``min_worms`` worms (by
-        default every worm: a missing one is a ``ValueError`` naming the neuron
-        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
-        in all worms, ``"union"`` every neuron named in at least ``min_worms``
-        worms (default 1). A neuron not identified in a worm is NaN in every
-        frame of that worm (see :ref:`own_recordings`).
+    %(neurons_kato)s
     states : {"kato7", "four", "fwd_rev"}, default="kato7"
         Label vocabulary: the 7 Kato states, four states (forward, reverse,
         dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
-    nostate : {"drop", "label"}, default="drop"
-        Frames without a state in the chosen vocabulary (``nostate`` frames, and
-        turns for ``"fwd_rev"``) are dropped, or kept with the label
-        ``"nostate"`` (frame numbers in the index show any gaps either way).
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(nostate)s
+    %(return_X_y)s
     variable : str, default="WT_NoStim"
         Name of the root struct in the file.
-    min_worms : int, optional
-        With a list or ``"union"``: the number of worms a neuron must be named
-        in (default: every worm for a list, 1 for ``"union"``).
+    %(min_worms)s
 
     Returns
     -------

@@ -15,6 +15,7 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
+from ._docs import fill_doc
 from ._matlab import elements, numeric, open_mat, text
 from ._recordings import (
     WormRecording,
@@ -164,6 +165,7 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
     return worms, source
 
 
+@fill_doc
 def load_nichols2017(
     paths,
     neurons=NICHOLS_SHARED_NEURONS,
@@ -186,25 +188,13 @@ def load_nichols2017(
     ----------
     paths : path or list of paths
         The MAT-files to read; their worms are concatenated.
-    neurons : list of str, str or None, default=NICHOLS_SHARED_NEURONS
-        Neurons to pick by name. An ROI counts as a neuron only if it carries
-        exactly one name (ROIs without a name, with a number, with several
-        candidate names or a name ending in '?' are not matches). A list picks
-        those neurons; each must be named in at least ``min_worms`` worms (by
-        default every worm: a missing one is a ``ValueError`` naming the neuron
-        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
-        in all worms, ``"union"`` every neuron named in at least ``min_worms``
-        worms (default 1). A neuron not identified in a worm is NaN in every
-        frame of that worm (see :ref:`own_recordings`).
+    %(neurons_nichols)s
     states : {"nichols4", "four", "fwd_rev"}, default="nichols4"
         Label vocabulary: the 4 Nichols states (Reversal, Forward, Quiescence,
         Turn), Wang et al.'s four states (Turn and Quiescence excluded, see
         ``NICHOLS_TO_FOUR``) or forward/reverse.
-    nostate : {"drop", "label"}, default="drop"
-        Frames without a state in the chosen vocabulary are dropped, or kept
-        with the label ``"nostate"``.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(nostate)s
+    %(return_X_y)s
     states_field : str, default="States"
         Name of the per-worm states field (matched case-insensitively). It may
         hold integer codes or a struct of 0/1 vectors named after the states.
@@ -212,9 +202,7 @@ def load_nichols2017(
         State of code 1, 2, ... when the states are integer codes (the Zimmer
         lab's order: Reversal, Forward, Quiescence, Turn); other codes are
         ``nostate``.
-    min_worms : int, optional
-        With a list or ``"union"``: the number of worms a neuron must be named
-        in (default: every worm for a list, 1 for ``"union"``).
+    %(min_worms)s
 
     Returns
     -------

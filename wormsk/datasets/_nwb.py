@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, NOSTATE, STATE_MAPPINGS
+from ._docs import fill_doc
 from ._recordings import WormRecording
 from ._tables import derivative, file_paths, table_from_worms
 
@@ -322,6 +323,7 @@ def _read_osb_kato(f, path):
                 time=time, recording=recording)  # fmt: skip
 
 
+@fill_doc
 def load_nwb(
     paths: str | PathLike | Sequence[str | PathLike],
     *,
@@ -385,8 +387,7 @@ def load_nwb(
     velocity_threshold : float, default=0.0
         Dead band around zero velocity (in the file's unit) labelled
         ``"nostate"``.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(return_X_y)s
 
     Returns
     -------
