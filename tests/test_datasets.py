@@ -528,6 +528,7 @@ def test_load_kato_missing_state_indicator_warns_with_the_frames_lost(tmp_path, 
     with pytest.warns(UserWarning) as record:
         got = load_kato2015(tmp_path / "k.mat", neurons=NAMED)
     assert len(record) == 3
+    assert {r.filename for r in record} == {__file__}  # the caller's line
     for k, (_, y) in enumerate(worms):
         lost = int((y == "fwd").sum())
         assert lost > 0
@@ -554,8 +555,10 @@ def test_load_nichols_unnamed_state_codes_and_indicators_warn(tmp_path):
     fields[1]["States"][5:9] = [5, 7, 2.5, -1]
     _rewrite_nichols(path, fields)
     with pytest.warns(UserWarning, match=r"Worm n2_prelet_1: 4 of 40 frames have "
-                                         r"state codes \[-1.0, 2.5, 5.0, 7.0\]"):
+                                         r"state codes \[-1.0, 2.5, 5.0, 7.0\]"
+                      ) as record:
         load_nichols2017(path, neurons=["AVAL"])
+    assert record[0].filename == __file__
     # the same states as a struct of indicators, Forward missing
     for f in fields:
         codes = f["States"]
@@ -565,6 +568,7 @@ def test_load_nichols_unnamed_state_codes_and_indicators_warn(tmp_path):
     _rewrite_nichols(path, fields)
     with pytest.warns(UserWarning) as record:
         load_nichols2017(path, neurons=["AVAL"])
+    assert {r.filename for r in record} == {__file__}
     for k, f in enumerate(fields):
         lost = int((sum(f["States"].values()) == 0).sum())
         assert (f"Worm n2_prelet_{k}: the states struct has no indicator for "

@@ -21,7 +21,7 @@ from sklearn.utils import Bunch
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, NOSTATE, STATE_MAPPINGS
 from ._docs import fill_doc
-from ._recordings import WormRecording
+from ._recordings import WormRecording, warn_caller
 from ._tables import derivative, file_paths, table_from_worms
 
 #: Layouts load_nwb reads, as named in its errors.
@@ -309,12 +309,10 @@ def _read_osb_kato(f, path):
     if deriv_field is not None:
         deriv_rois, deriv = stack(deriv_field)
         if deriv.shape != trace.shape:
-            warnings.warn(
+            warn_caller(
                 f"{where}: {deriv_field} has shape {deriv.shape}, {trace_field} "
                 f"{trace.shape}; the derivative is computed from {trace_field} "
-                "(central differences per second) instead.",
-                UserWarning,
-                stacklevel=4,
+                "(central differences per second) instead."
             )
             deriv = derivative(trace, fps)
     states = _osb_states(acq, time, where) if "States" in acq else None
