@@ -32,6 +32,7 @@ from wormsk.datasets import (
     load_nichols2017,
     make_worms,
     map_states,
+    split_known_neurons,
 )
 
 # ---------------------------------------------------------------------------
@@ -1054,8 +1055,22 @@ def test_connectome_table_is_parsed_once_and_never_shared():
     again = load_connectome(["AVAL", "AVAR", "AVBL"])
     assert again.iloc[0, 1] != 1e6
     assert _connectome._edges.cache_info().misses == 1
-    known, absent = _connectome.split_known(["vb01", "N015", "AVAL", "SIM7"])
+    known, absent = split_known_neurons(["vb01", "N015", "AVAL", "SIM7"])
     assert (known, absent) == (["vb01", "AVAL"], ["N015", "SIM7"])
+    assert _connectome._edges.cache_info().misses == 1
+
+
+def test_split_known_neurons_refuses_what_load_connectome_refuses():
+    assert split_known_neurons(["AVAL"], source="witvliet2020_8") == (["AVAL"], [])
+    for bad, error in ((None, TypeError), (["VB01", "VB1"], ValueError),
+                       ([], ValueError)):  # fmt: skip
+        with pytest.raises(error) as split_err:
+            split_known_neurons(bad)
+        with pytest.raises(error) as load_err:
+            load_connectome(bad)
+        assert str(split_err.value) == str(load_err.value)
+    with pytest.raises(ValueError, match="Unknown connectome source 'cook2019'"):
+        split_known_neurons(["AVAL"], source="cook2019")
 
 
 def test_neuron_list_keeps_every_message():
