@@ -263,3 +263,23 @@ def test_data_home_that_is_a_file_or_not_creatable(tmp_path, monkeypatch):
     assert get_data_home(fresh, create=False) == fresh and not fresh.exists()
     with pytest.raises(ValueError, match="files must be a list"):
         fetch_nichols2017(data_home=fresh, files="n2_prelet.mat")
+
+
+def test_downloads_go_to_the_data_home_that_get_data_home_names(
+    tmp_path, kato_file, monkeypatch
+):
+    # pooch resolves the directory itself (env=WORMSK_DATA): it must agree with
+    # get_data_home, where the digest is checked and the loader looks.
+    monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", _digest(kato_file))
+    monkeypatch.setenv(DATA_HOME_ENV, str(tmp_path / "env_home"))
+    fetch_kato2015(url=kato_file.as_uri(), neurons=NAMED)
+    assert _names(tmp_path / "env_home" / "kato2015") == ["WT_NoStim.mat"]
+    # an explicit data_home wins over the environment variable
+    fetch_kato2015(data_home=tmp_path / "given", url=kato_file.as_uri(),
+                   neurons=NAMED)  # fmt: skip
+    assert _names(tmp_path / "given" / "kato2015") == ["WT_NoStim.mat"]
+    assert _names(tmp_path / "env_home" / "kato2015") == ["WT_NoStim.mat"]
+    monkeypatch.delenv(DATA_HOME_ENV)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    fetch_kato2015(url=kato_file.as_uri(), neurons=NAMED)
+    assert _names(tmp_path / "user" / "wormsk_data" / "kato2015") == ["WT_NoStim.mat"]
