@@ -316,6 +316,10 @@ def fetch_file(
     return path
 
 
+class _Mismatch(OSError):
+    """A download whose digest is wrong (already moved aside)."""
+
+
 def _download(fname: str, url: str, data_home, expected: str | None) -> None:
     """Download ``url`` to ``<data home>/<dataset>/<fname>`` with pooch.
 
@@ -364,10 +368,6 @@ def _download(fname: str, url: str, data_home, expected: str | None) -> None:
             f"Could not download {fname} from {url} ({type(exc).__name__}: {exc}). "
             f"If this machine is offline: {_hand_message(fname, path)}"
         ) from exc
-
-
-class _Mismatch(OSError):
-    """A download whose digest is wrong (already moved aside)."""
 
 
 def list_cached(data_home=None):
