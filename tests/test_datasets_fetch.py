@@ -1,8 +1,8 @@
 """Fetchers: data home, pooch downloads, digest checks and pinning."""
 
-import functools
 import hashlib
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
@@ -40,22 +40,6 @@ def kato_file(tmp_path_factory, sim3):
     return path
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def local_server(kato_file):
-    handler = functools.partial(_QuietHandler, directory=str(kato_file.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def _digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -71,10 +55,10 @@ def test_data_home(tmp_path, monkeypatch):
 
 
 def test_fetch_downloads_once_then_uses_the_cache(
-    tmp_path, kato_file, local_server, monkeypatch
+    tmp_path, kato_file, server, monkeypatch
 ):
     monkeypatch.setitem(REMOTE_FILES["WT_NoStim.mat"], "sha256", _digest(kato_file))
-    url = f"{local_server}/WT_NoStim.mat"
+    url = server(kato_file.read_bytes()).url
     home = tmp_path / "home"
     assert not list_cached(home)["cached"].any()
     bunch = fetch_kato2015(data_home=home, url=url, neurons=NAMED)
@@ -283,3 +267,94 @@ def test_downloads_go_to_the_data_home_that_get_data_home_names(
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     fetch_kato2015(url=kato_file.as_uri(), neurons=NAMED)
     assert _names(tmp_path / "user" / "wormsk_data" / "kato2015") == ["WT_NoStim.mat"]
+
+
+# ---------------------------------------------------------------------------
+# download faults (from test_faults.py)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """HTTP on 127.0.0.1 serving ``body``; ``cut`` bytes in, it hangs up."""
+
+    def __init__(self, body, cut=None):
+        self.body, self.cut = body, cut
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/file.mat"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body, cut = self.server.body, self.server.cut
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body if cut is None else body[:cut])
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    servers = []
+
+    def start(body, cut=None):
+        servers.append(_Server(body, cut))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _files(home):
+    return sorted(p.relative_to(home) for p in Path(home).rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("url", ["http://example.org/WT_NoStim.mat",
+                                 "ftp://example.org/WT_NoStim.mat"])
+def test_plain_http_and_other_schemes_are_refused(tmp_path, url):
+    with pytest.raises(ValueError, match="only https:// URLs"):
+        fetch_kato2015(data_home=tmp_path, url=url)
+    assert _files(tmp_path) == []
+
+
+def test_download_cut_mid_transfer_leaves_no_file(tmp_path, server, monkeypatch):
+    body = os.urandom(1 << 20)
+    srv = server(body, cut=1 << 18)
+    # no published digest: a half file would otherwise be pinned as the truth
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    with pytest.raises(OSError, match="Could not download n2_prelet.mat.*"
+                                      "IncompleteRead"):
+        fetch_nichols2017(data_home=tmp_path, urls={"n2_prelet.mat": srv.url},
+                          files=["n2_prelet.mat"])
+    assert _files(tmp_path) == []
+
+
+def test_checksum_mismatch_is_moved_aside_and_never_loaded(tmp_path, server):
+    # Not a MAT-file: if it were loaded, the loader's ValueError would surface.
+    body = b"these bytes are not the published WT_NoStim.mat"
+    srv = server(body)
+    with pytest.raises(OSError, match="not the published .* moved aside"):
+        fetch_kato2015(data_home=tmp_path, url=srv.url)
+    digest = hashlib.sha256(body).hexdigest()
+    assert _files(tmp_path) == [Path(f"kato2015/WT_NoStim.mat.mismatch-{digest[:8]}")]
+
+
+def test_download_that_does_not_load_is_not_pinned(tmp_path, server, monkeypatch):
+    # No published digest and a cut-short body that arrives "complete" (the
+    # server sends a matching Content-Length): it must not become the truth.
+    srv = server(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
+    with pytest.raises(OSError, match="does not load as nichols2017.*no digest was "
+                                      "pinned"):
+        fetch_nichols2017(data_home=tmp_path, urls={"n2_prelet.mat": srv.url},
+                          files=["n2_prelet.mat"])
+    names = [p.name for p in _files(tmp_path)]
+    assert len(names) == 1 and names[0].startswith("n2_prelet.mat.mismatch-")
