@@ -276,8 +276,7 @@ def fetch_file(
         )
     entry = REMOTE_FILES[fname]
     check = check or _load_check(fname)
-    home = get_data_home(data_home)
-    folder = home / entry["dataset"]
+    folder = get_data_home(data_home) / entry["dataset"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / fname
     if path.exists() and not path.is_file():
@@ -310,7 +309,7 @@ def fetch_file(
             f"(wormsk.datasets.REMOTE_FILES[{fname!r}]['url'] is None). "
             f"{_hand_message(fname, path)}"
         )
-    _download(fname, url, data_home, expected)
+    _download(fname, url, data_home, path, expected)
     if expected is None:
         _check_and_pin(fname, path, check, _sha256(path))
     return path
@@ -320,8 +319,10 @@ class _Mismatch(OSError):
     """A download whose digest is wrong (already moved aside)."""
 
 
-def _download(fname: str, url: str, data_home, expected: str | None) -> None:
-    """Download ``url`` to ``<data home>/<dataset>/<fname>`` with pooch.
+def _download(
+    fname: str, url: str, data_home, path: Path, expected: str | None
+) -> None:
+    """Download ``url`` to ``path`` (``<data home>/<dataset>/<fname>``) with pooch.
 
     pooch resolves the data home (``data_home``, else :data:`DATA_HOME_ENV`),
     writes to a temporary file in the target folder and moves it into place only
@@ -333,9 +334,7 @@ def _download(fname: str, url: str, data_home, expected: str | None) -> None:
     import requests
 
     transfer = _downloader(url)
-    entry = REMOTE_FILES[fname]
-    key = f"{entry['dataset']}/{fname}"
-    path = get_data_home(data_home) / key
+    key = f"{REMOTE_FILES[fname]['dataset']}/{fname}"
 
     def verified(url, output_file, pup):
         transfer(url, output_file, pup)
