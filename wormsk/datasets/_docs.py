@@ -21,28 +21,28 @@ _NEURONS = """
     worms (default 1). A neuron not identified in a worm is NaN in every
     frame of that worm (see :ref:`own_recordings`)."""
 
-docdict.update(
-    {
-        "neurons_kato": "neurons : list of str, str or None, "
-        "default=KATO_SHARED_NEURONS" + _NEURONS,
-        "neurons_nichols": "neurons : list of str, str or None, "
-        "default=NICHOLS_SHARED_NEURONS" + _NEURONS,
-        "min_worms": """min_worms : int, optional
+# Entry names start with "datasets_", as other packages' entries carry theirs.
+_ENTRIES = {
+    "neurons_kato": "neurons : list of str, str or None, "
+    "default=KATO_SHARED_NEURONS" + _NEURONS,
+    "neurons_nichols": "neurons : list of str, str or None, "
+    "default=NICHOLS_SHARED_NEURONS" + _NEURONS,
+    "min_worms": """min_worms : int, optional
     With a list or ``"union"``: the number of worms a neuron must be named
     in (default: every worm for a list, 1 for ``"union"``).""",
-        "nostate": """nostate : {"drop", "label"}, default="drop"
+    "nostate": """nostate : {"drop", "label"}, default="drop"
     Frames without a state in the chosen vocabulary (``nostate`` frames, and
     the states the mapping leaves out, e.g. turns for ``"fwd_rev"``) are
     dropped, or kept with the label ``"nostate"`` (frame numbers in the index
     show any gaps either way).""",
-        "return_X_y": """return_X_y : bool, default=False
+    "return_X_y": """return_X_y : bool, default=False
     Return ``(data, target)`` instead of a Bunch.""",
-        "data_home": """data_home : str or path-like, optional
+    "data_home": """data_home : str or path-like, optional
     Cache directory (see :func:`get_data_home`: by default the ``WORMSK_DATA``
     environment variable, else ``~/wormsk_data``); each dataset's files go to
     ``<data_home>/<dataset>/``.""",
-        "download_if_missing": """download_if_missing : bool, default=True
+    "download_if_missing": """download_if_missing : bool, default=True
     Download a file that is not cached; otherwise raise ``OSError`` saying
     where to put it by hand.""",
-    }
-)
+}
+docdict.update({f"datasets_{name}": text for name, text in _ENTRIES.items()})

@@ -417,8 +417,8 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
 
     Parameters
     ----------
-    %(data_home)s
-    %(download_if_missing)s
+    %(datasets_data_home)s
+    %(datasets_download_if_missing)s
     url : str, optional
         Download link overriding ``REMOTE_FILES['WT_NoStim.mat']['url']``.
         Only ``https://`` (and ``file://`` or loopback ``http://``) URLs.
@@ -458,8 +458,8 @@ def fetch_nichols2017(
 
     Parameters
     ----------
-    %(data_home)s
-    %(download_if_missing)s
+    %(datasets_data_home)s
+    %(datasets_download_if_missing)s
     urls : dict, optional
         File name -> download link, overriding ``REMOTE_FILES``.
     files : list of str, default=["n2_prelet.mat", "npr1_prelet.mat"]

@@ -74,15 +74,15 @@ def load_kato2015(
     ----------
     path : str or path-like
         Path to ``WT_NoStim.mat``.
-    %(neurons_kato)s
+    %(datasets_neurons_kato)s
     states : {"kato7", "four", "fwd_rev"}, default="kato7"
         Label vocabulary: the 7 Kato states, four states (forward, reverse,
         dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
-    %(nostate)s
-    %(return_X_y)s
+    %(datasets_nostate)s
+    %(datasets_return_X_y)s
     variable : str, default="WT_NoStim"
         Name of the root struct in the file.
-    %(min_worms)s
+    %(datasets_min_worms)s
 
     Returns
     -------

@@ -166,13 +166,13 @@ def load_nichols2017(
     ----------
     paths : path or list of paths
         The MAT-files to read; their worms are concatenated.
-    %(neurons_nichols)s
+    %(datasets_neurons_nichols)s
     states : {"nichols4", "four", "fwd_rev"}, default="nichols4"
         Label vocabulary: the 4 Nichols states (Reversal, Forward, Quiescence,
         Turn), Wang et al.'s four states (Turn and Quiescence excluded, see
         ``NICHOLS_TO_FOUR``) or forward/reverse.
-    %(nostate)s
-    %(return_X_y)s
+    %(datasets_nostate)s
+    %(datasets_return_X_y)s
     states_field : str, default="States"
         Name of the per-worm states field (matched case-insensitively). It may
         hold integer codes or a struct of 0/1 vectors named after the states.
@@ -180,7 +180,7 @@ def load_nichols2017(
         State of code 1, 2, ... when the states are integer codes (the Zimmer
         lab's order: Reversal, Forward, Quiescence, Turn); other codes are
         ``nostate``.
-    %(min_worms)s
+    %(datasets_min_worms)s
 
     Returns
     -------

@@ -385,7 +385,7 @@ def load_nwb(
     velocity_threshold : float, default=0.0
         Dead band around zero velocity (in the file's unit) labelled
         ``"nostate"``.
-    %(return_X_y)s
+    %(datasets_return_X_y)s
 
     Returns
     -------
