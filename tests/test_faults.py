@@ -7,19 +7,16 @@ keeps a partly trained model (which warm_start continues); a Checkpoint restores
 the best epoch, and parallel grid-search workers never share checkpoint files;
 the same random_state gives the same predictions in this and in another
 process; parameter files load weights-only, and a file that cannot be loaded is
-named without advice to load it unsafely; downloads are HTTPS-only, verified
-before use and written atomically.
+named without advice to load it unsafely. (Download faults -- HTTPS only,
+verified before use, written atomically -- are in test_datasets_fetch.py.)
 """
 
-import hashlib
-import http.server
 import os
 import pickle
 import re
 import signal
 import subprocess
 import sys
-import threading
 import warnings
 from pathlib import Path
 
@@ -32,9 +29,6 @@ from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 from skorch.dataset import ValidSplit
 
 from wormsk.datasets import (
-    REMOTE_FILES,
-    fetch_kato2015,
-    fetch_nichols2017,
     make_worms,
 )
 from wormsk.model_selection import LeaveWormsOut
@@ -467,94 +461,3 @@ def test_whole_estimator_pickles_are_documented_as_trusted_only():
     doc = " ".join(MLPClassifier.save_params.__doc__.split())
     assert "pickle" in doc and "only load files you trust" in doc
     assert "weights-only" in " ".join(MLPClassifier.load_params.__doc__.split())
-
-
-# ---------------------------------------------------------------------------
-# downloads
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    """HTTP on 127.0.0.1 serving ``body``; ``cut`` bytes in, it hangs up."""
-
-    def __init__(self, body, cut=None):
-        self.body, self.cut = body, cut
-        super().__init__(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}/file.mat"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body, cut = self.server.body, self.server.cut
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body if cut is None else body[:cut])
-        self.close_connection = True
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    servers = []
-
-    def start(body, cut=None):
-        servers.append(_Server(body, cut))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
-
-
-def _files(home):
-    return sorted(p.relative_to(home) for p in Path(home).rglob("*") if p.is_file())
-
-
-@pytest.mark.parametrize("url", ["http://example.org/WT_NoStim.mat",
-                                 "ftp://example.org/WT_NoStim.mat"])
-def test_plain_http_and_other_schemes_are_refused(tmp_path, url):
-    with pytest.raises(ValueError, match="only https:// URLs"):
-        fetch_kato2015(data_home=tmp_path, url=url)
-    assert _files(tmp_path) == []
-
-
-def test_download_cut_mid_transfer_leaves_no_file(tmp_path, server, monkeypatch):
-    body = os.urandom(1 << 20)
-    srv = server(body, cut=1 << 18)
-    # no published digest: a half file would otherwise be pinned as the truth
-    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
-    with pytest.raises(OSError, match="Could not download n2_prelet.mat.*"
-                                      "IncompleteRead"):
-        fetch_nichols2017(data_home=tmp_path, urls={"n2_prelet.mat": srv.url},
-                          files=["n2_prelet.mat"])
-    assert _files(tmp_path) == []
-
-
-def test_checksum_mismatch_is_moved_aside_and_never_loaded(tmp_path, server):
-    # Not a MAT-file: if it were loaded, the loader's ValueError would surface.
-    body = b"these bytes are not the published WT_NoStim.mat"
-    srv = server(body)
-    with pytest.raises(OSError, match="not the published .* moved aside"):
-        fetch_kato2015(data_home=tmp_path, url=srv.url)
-    digest = hashlib.sha256(body).hexdigest()
-    assert _files(tmp_path) == [Path(f"kato2015/WT_NoStim.mat.mismatch-{digest[:8]}")]
-
-
-def test_download_that_does_not_load_is_not_pinned(tmp_path, server, monkeypatch):
-    # No published digest and a cut-short body that arrives "complete" (the
-    # server sends a matching Content-Length): it must not become the truth.
-    srv = server(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    monkeypatch.setitem(REMOTE_FILES["n2_prelet.mat"], "sha256", None)
-    with pytest.raises(OSError, match="does not load as nichols2017.*no digest was "
-                                      "pinned"):
-        fetch_nichols2017(data_home=tmp_path, urls={"n2_prelet.mat": srv.url},
-                          files=["n2_prelet.mat"])
-    names = [p.name for p in _files(tmp_path)]
-    assert len(names) == 1 and names[0].startswith("n2_prelet.mat.mismatch-")

@@ -5,7 +5,7 @@ a recording table (DataFrame indexed by ``worm``, ``frame``; neuron-major column
 ``<NEURON>_trace``, ``<NEURON>_deriv``) and supports ``return_X_y=True``.
 """
 
-from ._connectome import CONNECTOME_SOURCES, load_connectome
+from ._connectome import CONNECTOME_SOURCES, load_connectome, split_known_neurons
 from ._constants import (
     FOUR_STATES,
     FWD_REV_STATES,
@@ -62,4 +62,5 @@ __all__ = [
     "map_states",
     "recordings_from_arrays",
     "recordings_from_csv",
+    "split_known_neurons",
 ]

@@ -77,18 +77,45 @@ def _names_and_keys(neurons) -> tuple[list[str], list[str]]:
     return names, [_canonical(n) for n in names]
 
 
-def split_known(neurons, source: str = "white1986") -> tuple[list[str], list[str]]:
-    """(names in the source's table, names absent from it), in the given order.
+def split_known_neurons(
+    neurons, source: str = "white1986"
+) -> tuple[list[str], list[str]]:
+    """Split neuron names into those in a connectome's table and those absent.
 
-    Validates ``neurons`` as :func:`load_connectome` does, so both refuse the same
-    lists.
+    Parameters
+    ----------
+    neurons : list of str
+        Neuron names, validated as :func:`load_connectome` does (so both refuse
+        the same lists); ``VB01`` and ``VB1`` are the same neuron.
+    source : str, default="white1986"
+        One of :data:`CONNECTOME_SOURCES`.
+
+    Returns
+    -------
+    known : list of str
+        The names the source's table has, in the given order and spelling.
+    absent : list of str
+        The others (with ``load_connectome(..., missing="zero")`` they get no
+        edges), in the given order.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import split_known_neurons
+    >>> split_known_neurons(["AVAL", "VB01", "NOTANEURON"])
+    (['AVAL', 'VB01'], ['NOTANEURON'])
     """
+    _table_path(source)  # an unknown source is named before any name check
     names, keys = _names_and_keys(neurons)
     known = _known_names(source)
     return (
         [n for n, k in zip(names, keys) if k in known],
         [n for n, k in zip(names, keys) if k not in known],
     )
+
+
+# The name wormsk.experiments imported before split_known_neurons was public;
+# remove once it uses the public name.
+split_known = split_known_neurons
 
 
 def load_connectome(

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
+from ._docs import fill_doc
+
 #: Environment variable that overrides the default data directory.
 DATA_HOME_ENV = "WORMSK_DATA"
 
@@ -44,6 +46,7 @@ REMOTE_FILES: dict[str, dict] = {
 }
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_DEFAULT_HOME = "~/wormsk_data"
 
 
 def get_data_home(data_home=None, create: bool = True) -> Path:
@@ -81,7 +84,7 @@ def get_data_home(data_home=None, create: bool = True) -> Path:
         )
     if data_home is None:
         source = DATA_HOME_ENV if os.environ.get(DATA_HOME_ENV) else "the default"
-        data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "wormsk_data"
+        data_home = os.environ.get(DATA_HOME_ENV) or _DEFAULT_HOME
     path = Path(data_home).expanduser()
     if path.exists() and not path.is_dir():
         raise ValueError(
@@ -306,58 +309,64 @@ def fetch_file(
             f"(wormsk.datasets.REMOTE_FILES[{fname!r}]['url'] is None). "
             f"{_hand_message(fname, path)}"
         )
-    part = _download(fname, url, folder, path)
-    actual = _sha256(part)
-    if expected is not None and actual != expected:
-        aside = _move_aside(part, actual, path)
-        raise OSError(
-            _mismatch_message(fname, path, expected, actual, aside,
-                              f"The file downloaded from {url}")
-        )
-    os.replace(part, path)
+    _download(fname, url, data_home, path, expected)
     if expected is None:
-        _check_and_pin(fname, path, check, actual)
+        _check_and_pin(fname, path, check, _sha256(path))
     return path
 
 
-def _download(fname: str, url: str, folder: Path, path: Path) -> Path:
-    """Download ``url`` to a private temporary name in ``folder`` and return it.
+class _Mismatch(OSError):
+    """A download whose digest is wrong (already moved aside)."""
 
-    The digest is checked by the caller, so that a mismatching download can be
+
+def _download(
+    fname: str, url: str, data_home, path: Path, expected: str | None
+) -> None:
+    """Download ``url`` to ``path`` (``<data home>/<dataset>/<fname>``) with pooch.
+
+    pooch resolves the data home (``data_home``, else :data:`DATA_HOME_ENV`),
+    writes to a temporary file in the target folder and moves it into place only
+    once its digest matches ``expected`` (any file when ``None``). The digest is
+    checked first by the downloader below, so that a mismatching download is
     moved aside rather than deleted by pooch.
     """
-    downloader = _downloader(url)
     import pooch
     import requests
 
-    part = folder / f"{fname}.part-{os.getpid()}"
-    if part.exists():
-        part.unlink()  # left by a killed run of a process with the same id
-    logger = pooch.get_logger()
-    logger.addFilter(_no_known_hash_advice)
+    transfer = _downloader(url)
+    key = f"{REMOTE_FILES[fname]['dataset']}/{fname}"
+
+    def verified(url, output_file, pup):
+        transfer(url, output_file, pup)
+        if expected is None:
+            return
+        actual = _sha256(Path(output_file))
+        if actual != expected:
+            aside = _move_aside(Path(output_file), actual, path)
+            raise _Mismatch(
+                _mismatch_message(fname, path, expected, actual, aside,
+                                  f"The file downloaded from {url}")
+            )
+
+    # pooch resolves the data home as get_data_home does (which validated it).
+    registry = pooch.create(
+        path=_DEFAULT_HOME if data_home is None else data_home,
+        base_url="",
+        registry={key: None if expected is None else f"sha256:{expected}"},
+        urls={key: url},
+        env=None if data_home is not None else DATA_HOME_ENV,
+        # A cached copy was checked (and moved aside if wrong) before this call.
+        allow_updates=False,
+    )
     try:
-        pooch.retrieve(
-            url,
-            known_hash=None,
-            fname=part.name,
-            path=folder,
-            downloader=downloader,
-            progressbar=False,
-        )
+        registry.fetch(key, downloader=verified, progressbar=False)
+    except _Mismatch:
+        raise
     except (requests.exceptions.RequestException, OSError) as exc:
         raise OSError(
             f"Could not download {fname} from {url} ({type(exc).__name__}: {exc}). "
             f"If this machine is offline: {_hand_message(fname, path)}"
         ) from exc
-    finally:
-        logger.removeFilter(_no_known_hash_advice)
-    return part
-
-
-def _no_known_hash_advice(record) -> bool:
-    # pooch advises pasting the digest of whatever arrived as 'known_hash'; wormsk
-    # checks or pins digests itself (and pins only a file that loads).
-    return not record.getMessage().startswith("SHA256 hash of downloaded file")
 
 
 def list_cached(data_home=None):
@@ -402,16 +411,14 @@ def list_cached(data_home=None):
     return pd.DataFrame(rows)
 
 
+@fill_doc
 def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs):
     """Download ``WT_NoStim.mat`` once into ``data_home`` and load it.
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        Cache directory (see :func:`get_data_home`); the file goes to
-        ``<data_home>/kato2015/WT_NoStim.mat``.
-    download_if_missing : bool, default=True
-        Download when the file is not cached; otherwise raise ``OSError``.
+    %(datasets_data_home)s
+    %(datasets_download_if_missing)s
     url : str, optional
         Download link overriding ``REMOTE_FILES['WT_NoStim.mat']['url']``.
         Only ``https://`` (and ``file://`` or loopback ``http://``) URLs.
@@ -443,6 +450,7 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
     return load_kato2015(path, **kwargs)
 
 
+@fill_doc
 def fetch_nichols2017(
     data_home=None, download_if_missing=True, urls=None, files=None, **kwargs
 ):
@@ -450,10 +458,8 @@ def fetch_nichols2017(
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        Cache directory; files go to ``<data_home>/nichols2017/``.
-    download_if_missing : bool, default=True
-        Download when a file is not cached; otherwise raise ``OSError``.
+    %(datasets_data_home)s
+    %(datasets_download_if_missing)s
     urls : dict, optional
         File name -> download link, overriding ``REMOTE_FILES``.
     files : list of str, default=["n2_prelet.mat", "npr1_prelet.mat"]

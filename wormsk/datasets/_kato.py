@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
-from ._matlab import elements, open_mat, text
+from ._docs import fill_doc
+from ._matlab import open_mat
 from ._recordings import (
+    StudyFields,
     WormRecording,
-    check_roi_count,
     check_vocabulary,
-    frame_rate,
-    frame_times,
-    frames_by_rois,
-    per_worm,
+    read_worms,
     states_from_indicators,
 )
 from ._tables import table_from_worms
@@ -28,7 +28,32 @@ file has none). Labels: the 7 Kato motor states (fwd, slow, rev1, rev2, revsus,
 dt, vt), optionally mapped to four states or forward/reverse.
 """
 
+_FIELDS = StudyFields(
+    names="NeuronNames", trace="deltaFOverF_bc", deriv="deltaFOverF_deriv", time="tv"
+)
 
+
+def _labels(value, n_frames: int, worm: str) -> np.ndarray:
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"Worm {worm}: States should be a struct of 0/1 vectors named "
+            f"{list(KATO_STATES) + ['nostate']}."
+        )
+    return states_from_indicators(value, KATO_STATES, n_frames, f"Worm {worm}")
+
+
+def _add_deriv(worm: WormRecording, deriv: np.ndarray) -> WormRecording:
+    if deriv.size == 0:  # an empty field: differentiate the trace instead
+        return worm
+    if deriv.shape != worm.trace.shape:
+        raise ValueError(
+            f"Worm {worm.worm}: deltaFOverF_deriv has shape {deriv.shape}, "
+            f"deltaFOverF_bc {worm.trace.shape}."
+        )
+    return replace(worm, deriv=deriv)
+
+
+@fill_doc
 def load_kato2015(
     path,
     neurons=KATO_SHARED_NEURONS,
@@ -49,30 +74,15 @@ def load_kato2015(
     ----------
     path : str or path-like
         Path to ``WT_NoStim.mat``.
-    neurons : list of str, str or None, default=KATO_SHARED_NEURONS
-        Neurons to pick by name. An ROI counts as a neuron only if it carries
-        exactly one name (ROIs without a name, with a number, with several
-        candidate names or a name ending in '?' are not matches). A list picks
-        those neurons; each must be named in at least ``min_worms`` worms (by
-        default every worm: a missing one is a ``ValueError`` naming the neuron
-        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
-        in all worms, ``"union"`` every neuron named in at least ``min_worms``
-        worms (default 1). A neuron not identified in a worm is NaN in every
-        frame of that worm (see :ref:`own_recordings`).
+    %(datasets_neurons_kato)s
     states : {"kato7", "four", "fwd_rev"}, default="kato7"
         Label vocabulary: the 7 Kato states, four states (forward, reverse,
         dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
-    nostate : {"drop", "label"}, default="drop"
-        Frames without a state in the chosen vocabulary (``nostate`` frames, and
-        turns for ``"fwd_rev"``) are dropped, or kept with the label
-        ``"nostate"`` (frame numbers in the index show any gaps either way).
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(datasets_nostate)s
+    %(datasets_return_X_y)s
     variable : str, default="WT_NoStim"
         Name of the root struct in the file.
-    min_worms : int, optional
-        With a list or ``"union"``: the number of worms a neuron must be named
-        in (default: every worm for a list, 1 for ``"union"``).
+    %(datasets_min_worms)s
 
     Returns
     -------
@@ -100,60 +110,8 @@ def load_kato2015(
                 f"{path} has no variable {variable!r}; it holds {mat.variables}."
             )
         present = mat.fields(variable, source)
-        wanted = ("NeuronNames", "deltaFOverF_bc", "deltaFOverF_deriv", "States",
-                  "fps", "tv", "dataset")  # fmt: skip
-        fields = mat.read_fields(variable, [k for k in wanted if k in present])
-    names = elements(fields.get("NeuronNames", np.empty(0, dtype=object)))
-    n_worms = len(names)
-    if n_worms == 0:
-        raise ValueError(f"{source} has no NeuronNames, or none for any worm.")
-    traces = per_worm(fields, "deltaFOverF_bc", n_worms, source)
-    state_structs = per_worm(fields, "States", n_worms, source)
-    fps_values = per_worm(fields, "fps", n_worms, source)
-    derivs = per_worm(fields, "deltaFOverF_deriv", n_worms, source, default=None)
-    tvs = per_worm(fields, "tv", n_worms, source, default=None)
-    recs = per_worm(fields, "dataset", n_worms, source, default="")
-
-    worms = []
-    for k in range(n_worms):
-        worm = f"kato{k}"
-        rois = elements(names[k])
-        trace = frames_by_rois(traces[k], f"Worm {worm}: deltaFOverF_bc")
-        check_roi_count(worm, len(rois), trace, "deltaFOverF_bc")
-        deriv = derivs[k]
-        if deriv is not None:
-            deriv = frames_by_rois(deriv, f"Worm {worm}: deltaFOverF_deriv")
-            if deriv.size == 0:
-                deriv = None
-            elif deriv.shape != trace.shape:
-                raise ValueError(
-                    f"Worm {worm}: deltaFOverF_deriv has shape {deriv.shape}, "
-                    f"deltaFOverF_bc {trace.shape}."
-                )
-        n_frames = trace.shape[0]
-        if not isinstance(state_structs[k], dict):
-            raise ValueError(
-                f"Worm {worm}: States should be a struct of 0/1 vectors named "
-                f"{list(KATO_STATES) + ['nostate']}."
-            )
-        labels = states_from_indicators(
-            state_structs[k], KATO_STATES, n_frames, f"Worm {worm}"
-        )
-        fps = frame_rate(fps_values[k], worm)
-        time = frame_times(tvs[k], n_frames, fps, worm, "tv")
-        worms.append(
-            WormRecording(
-                worm=worm,
-                roi_names=rois,
-                trace=trace,
-                deriv=deriv,
-                states=labels,
-                fps=fps,
-                time=time,
-                frame=np.arange(n_frames),
-                recording=text(recs[k]),
-            )
-        )
+        fields = mat.read_fields(variable, [k for k in _FIELDS.all if k in present])
+    worms = read_worms(fields, _FIELDS, source, "kato{}".format, _labels, _add_deriv)
     mapping = "raw" if states == "kato7" else states
     return table_from_worms(
         worms,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +15,16 @@ from ._constants import (
     NICHOLS_STATES,
     NOSTATE,
 )
-from ._matlab import elements, numeric, open_mat, text
+from ._docs import fill_doc
+from ._matlab import numeric, open_mat
 from ._recordings import (
+    StudyFields,
     WormRecording,
     check_roi_count,
     check_vocabulary,
-    frame_rate,
-    frame_times,
-    frames_by_rois,
-    per_worm,
+    read_worms,
     states_from_indicators,
+    warn_caller,
 )
 from ._tables import file_paths, table_from_worms
 
@@ -43,6 +43,28 @@ is dropped). Labels: the 4 Nichols states (Reversal, Forward, Quiescence, Turn),
 optionally mapped to Wang et al.'s four states or forward/reverse.
 """
 
+# The states field is found case-insensitively (states_field=) and stored under
+# ``_FIELDS.states``, a name no file field can take.
+_FIELDS = StudyFields(names="IDs", trace="traces", deriv="tracesDif",
+                      time="timeVectorSeconds", states="_states")  # fmt: skip
+
+
+def _add_deriv(worm: WormRecording, deriv: np.ndarray) -> WormRecording:
+    check_roi_count(worm.worm, len(worm.roi_names), deriv, "tracesDif")
+    n_frames = len(worm.frame)
+    if deriv.shape[0] == n_frames - 1:
+        # Backward difference: frame t sees traces[t] - traces[t-1], never the
+        # future; frame 0 has no derivative and is dropped.
+        return replace(worm, trace=worm.trace[1:], deriv=deriv,
+                       states=worm.states[1:], time=worm.time[1:],
+                       frame=worm.frame[1:])  # fmt: skip
+    if deriv.shape[0] != n_frames:
+        raise ValueError(
+            f"Worm {worm.worm}: tracesDif has {deriv.shape[0]} frames; expected "
+            f"{n_frames - 1} (one fewer than traces) or {n_frames}."
+        )
+    return replace(worm, deriv=deriv)
+
 
 def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
     if isinstance(value, dict):
@@ -56,14 +78,12 @@ def _state_labels(value, n_frames: int, codes, where: str) -> np.ndarray:
     # 0 and NaN mark unannotated frames; any other code has no name here.
     unnamed = ~valid & np.isfinite(arr) & (arr != 0)
     if unnamed.any():
-        warnings.warn(
+        warn_caller(
             f"{where}: {int(unnamed.sum())} of {n_frames} frames have state codes "
             f"{sorted(set(arr[unnamed].tolist()))[:5]} that state_codes (1..."
             f"{len(codes)}: {list(codes)}) does not name: they are labelled "
             f"'{NOSTATE}' and dropped unless nostate='label'. Pass state_codes "
-            "naming every code.",
-            UserWarning,
-            stacklevel=4,
+            "naming every code."
         )
     return labels
 
@@ -110,60 +130,20 @@ def _read_file(path: Path, states_field: str, codes) -> tuple[list, str]:
                 f"{path}: no states field {states_field!r}; fields present: "
                 f"{sorted(present)}. Pass states_field=..."
             )
-        wanted = ["IDs", "traces", "tracesDif", "timeVectorSeconds", "fps", "dataset"]
-        fields = mat.read_fields(root_name, [k for k in wanted if k in present])
-        fields["_states"] = mat.read_fields(root_name, [state_key])[state_key]
+        wanted = [k for k in _FIELDS.all if k != _FIELDS.states and k in present]
+        fields = mat.read_fields(root_name, wanted)
+        fields[_FIELDS.states] = mat.read_fields(root_name, [state_key])[state_key]
     source = f"{path}:{root_name}"
-    ids = elements(fields.get("IDs", np.empty(0, dtype=object)))
-    n_worms = len(ids)
-    if n_worms == 0:
-        raise ValueError(f"{source} has no IDs, or none for any worm.")
-    traces = per_worm(fields, "traces", n_worms, source)
-    difs = per_worm(fields, "tracesDif", n_worms, source, default=None)
-    fps_values = per_worm(fields, "fps", n_worms, source)
-    state_values = per_worm(fields, "_states", n_worms, source)
-    tvs = per_worm(fields, "timeVectorSeconds", n_worms, source, default=None)
-    recs = per_worm(fields, "dataset", n_worms, source, default="")
-    worms = []
-    for k in range(n_worms):
-        worm = f"{stem}_{k}"
-        rois = elements(ids[k])
-        trace = frames_by_rois(traces[k], f"Worm {worm}: traces")
-        check_roi_count(worm, len(rois), trace, "traces")
-        n_frames = trace.shape[0]
-        fps = frame_rate(fps_values[k], worm)
-        labels = _state_labels(state_values[k], n_frames, codes, f"Worm {worm}")
-        time = frame_times(tvs[k], n_frames, fps, worm, "timeVectorSeconds")
-        frame = np.arange(n_frames)
-        deriv = difs[k]
-        if deriv is not None:
-            deriv = frames_by_rois(deriv, f"Worm {worm}: tracesDif")
-            check_roi_count(worm, len(rois), deriv, "tracesDif")
-            if deriv.shape[0] == n_frames - 1:
-                # Backward difference: frame t sees traces[t] - traces[t-1], never
-                # the future; frame 0 has no derivative and is dropped.
-                trace, labels, time, frame = trace[1:], labels[1:], time[1:], frame[1:]
-            elif deriv.shape[0] != n_frames:
-                raise ValueError(
-                    f"Worm {worm}: tracesDif has {deriv.shape[0]} frames; expected "
-                    f"{n_frames - 1} (one fewer than traces) or {n_frames}."
-                )
-        worms.append(
-            WormRecording(
-                worm=worm,
-                roi_names=rois,
-                trace=trace,
-                deriv=deriv,
-                states=labels,
-                fps=fps,
-                time=time,
-                frame=frame,
-                recording=text(recs[k]),
-            )
-        )
+
+    def labels(value, n_frames: int, worm: str) -> np.ndarray:
+        return _state_labels(value, n_frames, codes, f"Worm {worm}")
+
+    worms = read_worms(fields, _FIELDS, source, f"{stem}_{{}}".format, labels,
+                       _add_deriv)  # fmt: skip
     return worms, source
 
 
+@fill_doc
 def load_nichols2017(
     paths,
     neurons=NICHOLS_SHARED_NEURONS,
@@ -186,25 +166,13 @@ def load_nichols2017(
     ----------
     paths : path or list of paths
         The MAT-files to read; their worms are concatenated.
-    neurons : list of str, str or None, default=NICHOLS_SHARED_NEURONS
-        Neurons to pick by name. An ROI counts as a neuron only if it carries
-        exactly one name (ROIs without a name, with a number, with several
-        candidate names or a name ending in '?' are not matches). A list picks
-        those neurons; each must be named in at least ``min_worms`` worms (by
-        default every worm: a missing one is a ``ValueError`` naming the neuron
-        and the worm). ``"intersection"`` (or ``None``) picks every neuron named
-        in all worms, ``"union"`` every neuron named in at least ``min_worms``
-        worms (default 1). A neuron not identified in a worm is NaN in every
-        frame of that worm (see :ref:`own_recordings`).
+    %(datasets_neurons_nichols)s
     states : {"nichols4", "four", "fwd_rev"}, default="nichols4"
         Label vocabulary: the 4 Nichols states (Reversal, Forward, Quiescence,
         Turn), Wang et al.'s four states (Turn and Quiescence excluded, see
         ``NICHOLS_TO_FOUR``) or forward/reverse.
-    nostate : {"drop", "label"}, default="drop"
-        Frames without a state in the chosen vocabulary are dropped, or kept
-        with the label ``"nostate"``.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(datasets_nostate)s
+    %(datasets_return_X_y)s
     states_field : str, default="States"
         Name of the per-worm states field (matched case-insensitively). It may
         hold integer codes or a struct of 0/1 vectors named after the states.
@@ -212,9 +180,7 @@ def load_nichols2017(
         State of code 1, 2, ... when the states are integer codes (the Zimmer
         lab's order: Reversal, Forward, Quiescence, Turn); other codes are
         ``nostate``.
-    min_worms : int, optional
-        With a list or ``"union"``: the number of worms a neuron must be named
-        in (default: every worm for a list, 1 for ``"union"``).
+    %(datasets_min_worms)s
 
     Returns
     -------

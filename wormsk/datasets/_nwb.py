@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._constants import FOUR_STATES, FWD_REV_STATES, NOSTATE, STATE_MAPPINGS
-from ._recordings import WormRecording
+from ._docs import fill_doc
+from ._recordings import WormRecording, warn_caller
 from ._tables import derivative, file_paths, table_from_worms
 
 #: Layouts load_nwb reads, as named in its errors.
@@ -308,12 +309,10 @@ def _read_osb_kato(f, path):
     if deriv_field is not None:
         deriv_rois, deriv = stack(deriv_field)
         if deriv.shape != trace.shape:
-            warnings.warn(
+            warn_caller(
                 f"{where}: {deriv_field} has shape {deriv.shape}, {trace_field} "
                 f"{trace.shape}; the derivative is computed from {trace_field} "
-                "(central differences per second) instead.",
-                UserWarning,
-                stacklevel=4,
+                "(central differences per second) instead."
             )
             deriv = derivative(trace, fps)
     states = _osb_states(acq, time, where) if "States" in acq else None
@@ -322,6 +321,7 @@ def _read_osb_kato(f, path):
                 time=time, recording=recording)  # fmt: skip
 
 
+@fill_doc
 def load_nwb(
     paths: str | PathLike | Sequence[str | PathLike],
     *,
@@ -385,8 +385,7 @@ def load_nwb(
     velocity_threshold : float, default=0.0
         Dead band around zero velocity (in the file's unit) labelled
         ``"nostate"``.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
+    %(datasets_return_X_y)s
 
     Returns
     -------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._constants import NOSTATE
-from ._matlab import elements, numeric, scalar, vector
+from ._matlab import elements, numeric, scalar, text, vector
 
 
 @dataclass
@@ -43,6 +45,20 @@ def check_roi_count(worm: str, n_names: int, array: np.ndarray, what: str) -> No
 
 
 _REQUIRED = object()
+
+
+def warn_caller(message: str) -> None:
+    """``UserWarning`` attributed to the first caller outside wormsk.datasets.
+
+    The readers reach their checks through different depths of helpers, so a
+    fixed ``stacklevel`` would point into wormsk for some of them.
+    """
+    frame, level = sys._getframe(1), 2  # level 2: the caller of warn_caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        "wormsk.datasets"
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def per_worm(
@@ -153,15 +169,84 @@ def states_from_indicators(indicators: dict, vocabulary, n_frames: int, where: s
         lost = int(((on.sum(axis=1) == 0) & ~marked).sum())
         if lost:
             others = sorted(set(map(str, indicators)) - set(names) - {str(key)})
-            warnings.warn(
+            warn_caller(
                 f"{where}: the states struct has no indicator for {absent}, and "
                 f"{lost} of {n_frames} frames have no state without it (no "
                 f"indicator on, '{NOSTATE}' not set): they are labelled "
                 f"'{NOSTATE}' and dropped unless nostate='label'."
-                + (f" Fields that are not states: {others}." if others else ""),
-                UserWarning,
-                stacklevel=4,
+                + (f" Fields that are not states: {others}." if others else "")
             )
     return labels
 
 
+
+
+@dataclass(frozen=True)
+class StudyFields:
+    """Names of a study's per-worm struct fields (as its errors name them)."""
+
+    names: str  # ROI names per worm (NeuronNames, IDs)
+    trace: str  # frames x ROIs
+    deriv: str  # frames x ROIs (optional field)
+    time: str  # seconds per frame (optional field)
+    states: str = "States"
+    fps: str = "fps"
+    recording: str = "dataset"  # recording name (optional field)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.names, self.trace, self.deriv, self.time, self.states,
+                self.fps, self.recording)  # fmt: skip
+
+
+def read_worms(
+    fields: dict,
+    names: StudyFields,
+    source: str,
+    worm_id: Callable[[int], str],
+    labels: Callable[[object, int, str], np.ndarray],
+    add_deriv: Callable[[WormRecording, np.ndarray], WormRecording],
+) -> list[WormRecording]:
+    """One :class:`WormRecording` per worm of a study's struct ``fields``.
+
+    The steps every MAT-file study shares (ROI names, traces, frame rate, time
+    vector, recording name) happen here; ``labels(value, n_frames, worm)`` turns
+    a worm's states field into frame labels and ``add_deriv(worm, deriv)``
+    attaches the file's derivative (frames x ROIs), the study's own way.
+    """
+    rois = elements(fields.get(names.names, np.empty(0, dtype=object)))
+    n_worms = len(rois)
+    if n_worms == 0:
+        raise ValueError(f"{source} has no {names.names}, or none for any worm.")
+
+    def column(name, default=_REQUIRED):
+        return per_worm(fields, name, n_worms, source, default=default)
+
+    traces, fps_values = column(names.trace), column(names.fps)
+    state_values = column(names.states)
+    derivs, tvs = column(names.deriv, None), column(names.time, None)
+    recs = column(names.recording, "")
+    worms = []
+    for k in range(n_worms):
+        worm = worm_id(k)
+        roi_names = elements(rois[k])
+        trace = frames_by_rois(traces[k], f"Worm {worm}: {names.trace}")
+        check_roi_count(worm, len(roi_names), trace, names.trace)
+        n_frames = trace.shape[0]
+        fps = frame_rate(fps_values[k], worm, names.fps)
+        recording = WormRecording(
+            worm=worm,
+            roi_names=roi_names,
+            trace=trace,
+            deriv=None,
+            states=labels(state_values[k], n_frames, worm),
+            fps=fps,
+            time=frame_times(tvs[k], n_frames, fps, worm, names.time),
+            frame=np.arange(n_frames),
+            recording=text(recs[k]),
+        )
+        if derivs[k] is not None:
+            deriv = frames_by_rois(derivs[k], f"Worm {worm}: {names.deriv}")
+            recording = add_deriv(recording, deriv)
+        worms.append(recording)
+    return worms
