@@ -13,6 +13,7 @@ import contextlib
 import functools
 import glob
 import importlib.metadata
+import numbers
 import os
 import platform
 import shutil
@@ -31,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from wormsk import __version__
-from wormsk._utils import is_integer
 
 EXPERIMENTS = ("forward-reverse", "seven-states", "four-states", "trajectory", "graph")
 _TITLES = {
@@ -118,14 +118,52 @@ def _check_out(out: Path) -> None:
         )
 
 
-def check_reproduce_args(kato, nichols, out, n_jobs, random_state) -> None:
+def _is_int(value) -> bool:
+    # numpy integers are integers; bools are not (True as --jobs is a mistake).
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_reproduce_args(
+    kato: str | None,
+    nichols: list[str] | None,
+    out: str | Path,
+    n_jobs: int,
+    random_state: int | None,
+) -> None:
     """Every check of ``reproduce``'s arguments that needs no data, as ValueError.
 
     Run before anything is printed or written, so that a bad flag costs nothing.
+    The messages name the command-line flag at fault and what would be valid.
+
+    Parameters
+    ----------
+    kato : str or None
+        Path of ``WT_NoStim.mat``, ``"fetch"``, or None for the simulated worms.
+    nichols : list of str or None
+        Paths of the Nichols files, ``["fetch"]``, or None.
+    out : str or Path
+        The report folder.
+    n_jobs : int
+        Parallel fits, >= 1 or -1.
+    random_state : int or None
+        Seed, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If any argument is invalid.
+
+    Examples
+    --------
+    >>> from wormsk.cli import check_reproduce_args
+    >>> check_reproduce_args(None, None, "report", n_jobs=0, random_state=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: --jobs must be an integer >= 1 or -1; got 0.
     """
-    if not is_integer(n_jobs) or (n_jobs < 1 and n_jobs != -1):
+    if not _is_int(n_jobs) or (n_jobs < 1 and n_jobs != -1):
         raise ValueError(f"--jobs must be an integer >= 1 or -1; got {n_jobs!r}.")
-    if random_state is not None and (not is_integer(random_state) or random_state < 0):
+    if random_state is not None and (not _is_int(random_state) or random_state < 0):
         raise ValueError(
             f"--random-state must be an integer >= 0; got {random_state!r}."
         )
@@ -314,7 +352,8 @@ def _info() -> int:
     print(f"wormsk {__version__}")
     print(f"python {platform.python_version()} ({platform.platform()})")
     for name in ("numpy", "scipy", "pandas", "scikit-learn", "skorch", "torch",
-                 "h5py", "pooch", "matplotlib", "wormneuroatlas"):  # fmt: skip
+                 "h5py", "pooch", "tqdm", "tabulate", "matplotlib",
+                 "wormneuroatlas"):  # fmt: skip
         print(f"  {name:<15}{_version(name)}")
     try:
         import torch
@@ -836,7 +875,6 @@ def _load(kato, nichols, preset, random_state):
     from sklearn.utils import Bunch
 
     from wormsk import datasets
-    from wormsk._utils import CHANNELS
 
     if kato is None:
         data = datasets.make_worms(
@@ -856,7 +894,12 @@ def _load(kato, nichols, preset, random_state):
     # are among the Kato table's neurons and every Kato state has one of the four
     # states, so the table already read serves (the file is not parsed twice).
     shared = list(datasets.NICHOLS_SHARED_NEURONS)
-    columns = [f"{name}_{channel}" for name in shared for channel in CHANNELS]
+    columns = [
+        column
+        for name in shared
+        for column in data.data.columns
+        if column.rsplit("_", 1)[0] == name
+    ]
     train = Bunch(
         data=data.data[columns],
         target=datasets.map_states(data.target, "four").astype(str),
