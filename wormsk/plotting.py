@@ -12,12 +12,21 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from wormsk._docs import docdict, fill_doc
+
 __all__ = [
     "plot_confusion_matrix",
     "plot_accuracy_vs_training_worms",
     "plot_trajectory_error",
     "plot_inferred_graph",
 ]
+
+
+docdict["plot_returns"] = """Returns
+-------
+fig : matplotlib.figure.Figure
+    The figure, not registered with ``pyplot``: save it with
+    ``fig.savefig(path)`` or show it as the last expression of a notebook cell."""
 
 
 def _figure(figsize):
@@ -64,6 +73,7 @@ def _state_order(names) -> list:
     return sorted(names, key=str)
 
 
+@fill_doc
 def plot_confusion_matrix(
     confusion: pd.DataFrame,
     model: str | None = "GNN",
@@ -95,9 +105,7 @@ def plot_confusion_matrix(
     title : str, optional
         Axes title; a description of the selection by default.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
@@ -245,6 +253,7 @@ def plot_accuracy_vs_training_worms(
     return fig
 
 
+@fill_doc
 def plot_trajectory_error(
     errors: pd.DataFrame,
     metric: str = "mae",
@@ -266,9 +275,7 @@ def plot_trajectory_error(
     title : str, optional
         Axes title.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
@@ -345,6 +352,7 @@ def _heatmap(fig, ax, matrix: pd.DataFrame, title: str, label: str, vmax=None):
     ax.set_title(title)
 
 
+@fill_doc
 def plot_inferred_graph(
     graph: pd.DataFrame,
     connectome: pd.DataFrame | None = None,
@@ -367,9 +375,7 @@ def plot_inferred_graph(
     title : str, optional
         Figure title.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
