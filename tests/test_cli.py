@@ -303,7 +303,8 @@ def test_a_figure_without_matplotlib_is_skipped_with_a_message(tmp_path, capsys)
 
     figure = cli._Figure("accuracy", "a caption", draw)
     assert cli._save_figure(tmp_path, figure) is False
-    assert "figure accuracy.png skipped: wormsk.plotting needs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "figure accuracy.png skipped: wormsk.plotting needs" in err
     assert list(tmp_path.iterdir()) == []
     assert list(cli._SECTIONS) == list(cli.EXPERIMENTS)  # sections in report order
 
