@@ -23,10 +23,10 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -199,6 +199,14 @@ def check_reproduce_args(
 
 # ------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    """The ``wormsk`` argument parser (subcommands ``reproduce`` and ``info``).
+
+    Examples
+    --------
+    >>> from wormsk.cli import build_parser
+    >>> build_parser().parse_args(["reproduce", "--quick"]).quick
+    True
+    """
     parser = argparse.ArgumentParser(
         prog="wormsk",
         description="Decode C. elegans behaviour from whole-brain calcium imaging "
@@ -292,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``wormsk`` command; returns its exit status.
+
+    Bad flags exit through argparse (status 2) before anything is printed or
+    written; a failed run returns 1, an interrupted one 130.
+
+    Examples
+    --------
+    >>> from wormsk.cli import main
+    >>> main(["reproduce", "--quick", "--out", "report"])  # doctest: +SKIP
+    0
+    """
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -916,19 +935,49 @@ def reproduce(
     kato: str | None = None,
     nichols: list[str] | None = None,
     preset: str = "quick",
-    experiments=EXPERIMENTS,
+    experiments: Sequence[str] = EXPERIMENTS,
     out: str | Path = "wormsk_report",
     random_state: int = 0,
-    n_jobs: int | None = 1,
-    stream=None,
-    progress=None,
+    n_jobs: int = 1,
+    stream: TextIO | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the experiments, print the tables and write the report to ``out``.
 
-    The library form of ``wormsk reproduce``: ``kato``/``nichols`` are paths (or
-    ``"fetch"``); without them the simulated worms are used. Returns the tidy
-    tables by name (also written as ``<name>.csv``).
+    The library form of ``wormsk reproduce``.
 
+    Parameters
+    ----------
+    kato : str, optional
+        Path of ``WT_NoStim.mat``, or ``"fetch"`` for a copy in the data home;
+        without it (and ``nichols``) the simulated worms are used.
+    nichols : list of str, optional
+        Paths of ``n2_prelet.mat`` and ``npr1_prelet.mat``, or ``["fetch"]``:
+        the cross-study tests (needs ``kato``).
+    preset : {"quick", "full", "tiny"}, default="quick"
+        Settings of the experiments (:data:`wormsk.experiments.PRESETS`).
+    experiments : sequence of str, default=EXPERIMENTS
+        The report sections to run, among :data:`EXPERIMENTS`; they are run and
+        reported in that order.
+    out : str or Path, default="wormsk_report"
+        The report folder.
+    random_state : int, default=0
+        Seed of the simulated worms, the fold shuffling and every network.
+    n_jobs : int, default=1
+        Fits run in parallel (joblib processes); -1 for every core.
+    stream : file-like, optional
+        Where the tables are printed; standard output by default.
+    progress : callable, optional
+        ``progress(done, total, label)`` after each fit; a :class:`Progress` on
+        standard error by default.
+
+    Returns
+    -------
+    tables : dict of str to DataFrame
+        The tidy tables by name, also written as ``<name>.csv``.
+
+    Notes
+    -----
     The report is written into a temporary folder beside ``out`` and replaces
     ``out`` only when complete, so an error or Ctrl-C (``KeyboardInterrupt``)
     leaves an earlier report untouched; a lock file ``.<out>.lock`` beside it
