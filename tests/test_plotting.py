@@ -150,6 +150,7 @@ def test_trajectory_error_curves():
     assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     assert ax.get_ylabel() == "mean squared error"
     assert ax.get_ylim()[0] == 0
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())  # whole steps
 
 
 def test_inferred_graph_beside_aligned_connectome(tmp_path):

@@ -327,6 +327,7 @@ def plot_trajectory_error(
         )
         colors.setdefault(model, line.get_color())
     ax.set_xlabel("prediction step (frames)")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # no step 1.5
     ax.set_ylabel(
         {"mae": "mean absolute error", "mse": "mean squared error"}.get(metric, metric)
     )
