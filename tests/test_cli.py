@@ -266,7 +266,8 @@ def test_progress_line_reports_elapsed_and_remaining():
     lines = stream.getvalue().splitlines()  # not a terminal: a line per tenth
     assert len(lines) == 10 and "| 4/40" in lines[0]
     assert lines[-1].startswith("demo") and "| 40/40" in lines[-1]
-    assert "elapsed 0:00" in lines[-1] and "remaining 0:00" in lines[-1]
+    assert "elapsed 00:00" in lines[-1] and "remaining 00:00" in lines[-1]
+    assert "\r" not in stream.getvalue()  # a log gets lines, not redraws
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -277,16 +278,35 @@ def test_progress_line_reports_elapsed_and_remaining():
     progress(0, 2, "x")
     progress(1, 2, "x")
     assert tty.getvalue().count("\r") == 2 and "|##--| 1/2" in tty.getvalue()
-    assert "remaining ?" in tty.getvalue()
+    assert "remaining ?" in tty.getvalue() and "\n" not in tty.getvalue()
+    # A new label ends the unfinished bar on its own line, and a finished bar
+    # ends its line too: bars are never stacked or redrawn over each other.
+    progress(0, 3, "y")
+    assert tty.getvalue().split("\n")[1].startswith("\ry ")
+    for done in (1, 2, 3):
+        progress(done, 3, "y")
+    assert tty.getvalue().endswith("\n") and "|####| 3/3" in tty.getvalue()
 
 
 def test_markdown_table():
     df = pd.DataFrame({"model": ["GNN"], "mean": [0.91234], "std": [np.nan]})
     assert markdown_table(df).splitlines() == [
         "| model | mean | std |",
-        "|---|---|---|",
+        "|---------|--------|-------|",
         "| GNN | 0.912 |  |",
     ]
+
+
+def test_a_figure_without_matplotlib_is_skipped_with_a_message(tmp_path, capsys):
+    def draw():
+        raise ImportError("wormsk.plotting needs matplotlib")
+
+    figure = cli._Figure("accuracy", "a caption", draw)
+    assert cli._save_figure(tmp_path, figure) is False
+    err = capsys.readouterr().err
+    assert "figure accuracy.png skipped: wormsk.plotting needs" in err
+    assert list(tmp_path.iterdir()) == []
+    assert list(cli._SECTIONS) == list(cli.EXPERIMENTS)  # sections in report order
 
 
 def test_reproduce_simulated_writes_every_table_and_figure(tmp_path, capsys):

@@ -45,6 +45,11 @@ def test_confusion_matrix_picks_model_and_largest_training_set(tmp_path):
         "reverse",
     ]
     assert "GNN" in fig.axes[0].get_title()
+    ax, colorbar = fig.axes
+    assert [t.get_text() for t in ax.texts] == ["0.97", "0.03", "0.10", "0.90"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted state", "true state")
+    assert colorbar.get_ylabel() == "fraction of true state"
+    assert colorbar.get_ylim() == (0, 1)  # fractions on a fixed 0-1 scale
     fig.savefig(tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
 
@@ -53,6 +58,10 @@ def test_confusion_matrix_picks_model_and_largest_training_set(tmp_path):
     summed = plot_confusion_matrix(_confusion(), model=None, n_train_worms=2,
                                    normalize=False)  # fmt: skip
     np.testing.assert_array_equal(_image(summed), [[98, 22], [24, 56]])
+    assert [t.get_text() for t in summed.axes[0].texts][:2] == ["98", "22"]
+    # A state that never occurs is a row of zeros, not of NaN.
+    turn = plot_confusion_matrix(_confusion(), labels=["forward", "reverse", "turn"])
+    np.testing.assert_allclose(_image(turn)[2], [0, 0, 0])
 
 
 def test_confusion_matrix_bad_selection_names_the_choices():
@@ -141,6 +150,7 @@ def test_trajectory_error_curves():
     assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     assert ax.get_ylabel() == "mean squared error"
     assert ax.get_ylim()[0] == 0
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())  # whole steps
 
 
 def test_inferred_graph_beside_aligned_connectome(tmp_path):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import glob
 import importlib.metadata
+import numbers
 import os
 import platform
 import shutil
@@ -21,13 +23,15 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
 from wormsk import __version__
-from wormsk._utils import is_integer
 
 EXPERIMENTS = ("forward-reverse", "seven-states", "four-states", "trajectory", "graph")
 _TITLES = {
@@ -114,14 +118,52 @@ def _check_out(out: Path) -> None:
         )
 
 
-def check_reproduce_args(kato, nichols, out, n_jobs, random_state) -> None:
+def _is_int(value) -> bool:
+    # numpy integers are integers; bools are not (True as --jobs is a mistake).
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_reproduce_args(
+    kato: str | None,
+    nichols: list[str] | None,
+    out: str | Path,
+    n_jobs: int,
+    random_state: int | None,
+) -> None:
     """Every check of ``reproduce``'s arguments that needs no data, as ValueError.
 
     Run before anything is printed or written, so that a bad flag costs nothing.
+    The messages name the command-line flag at fault and what would be valid.
+
+    Parameters
+    ----------
+    kato : str or None
+        Path of ``WT_NoStim.mat``, ``"fetch"``, or None for the simulated worms.
+    nichols : list of str or None
+        Paths of the Nichols files, ``["fetch"]``, or None.
+    out : str or Path
+        The report folder.
+    n_jobs : int
+        Parallel fits, >= 1 or -1.
+    random_state : int or None
+        Seed, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If any argument is invalid.
+
+    Examples
+    --------
+    >>> from wormsk.cli import check_reproduce_args
+    >>> check_reproduce_args(None, None, "report", n_jobs=0, random_state=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: --jobs must be an integer >= 1 or -1; got 0.
     """
-    if not is_integer(n_jobs) or (n_jobs < 1 and n_jobs != -1):
+    if not _is_int(n_jobs) or (n_jobs < 1 and n_jobs != -1):
         raise ValueError(f"--jobs must be an integer >= 1 or -1; got {n_jobs!r}.")
-    if random_state is not None and (not is_integer(random_state) or random_state < 0):
+    if random_state is not None and (not _is_int(random_state) or random_state < 0):
         raise ValueError(
             f"--random-state must be an integer >= 0; got {random_state!r}."
         )
@@ -157,6 +199,14 @@ def check_reproduce_args(kato, nichols, out, n_jobs, random_state) -> None:
 
 # ------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    """The ``wormsk`` argument parser (subcommands ``reproduce`` and ``info``).
+
+    Examples
+    --------
+    >>> from wormsk.cli import build_parser
+    >>> build_parser().parse_args(["reproduce", "--quick"]).quick
+    True
+    """
     parser = argparse.ArgumentParser(
         prog="wormsk",
         description="Decode C. elegans behaviour from whole-brain calcium imaging "
@@ -250,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``wormsk`` command; returns its exit status.
+
+    Bad flags exit through argparse (status 2) before anything is printed or
+    written; a failed run returns 1, an interrupted one 130.
+
+    Examples
+    --------
+    >>> from wormsk.cli import main
+    >>> main(["reproduce", "--quick", "--out", "report"])  # doctest: +SKIP
+    0
+    """
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -310,7 +371,8 @@ def _info() -> int:
     print(f"wormsk {__version__}")
     print(f"python {platform.python_version()} ({platform.platform()})")
     for name in ("numpy", "scipy", "pandas", "scikit-learn", "skorch", "torch",
-                 "h5py", "pooch", "matplotlib", "wormneuroatlas"):  # fmt: skip
+                 "h5py", "pooch", "tqdm", "tabulate", "matplotlib",
+                 "wormneuroatlas"):  # fmt: skip
         print(f"  {name:<15}{_version(name)}")
     try:
         import torch
@@ -342,39 +404,69 @@ def _info() -> int:
 
 # --------------------------------------------------------------- progress
 class Progress:
-    """A one-line progress bar with elapsed and remaining time (no dependency).
+    """Progress bars (tqdm) with elapsed and remaining time, one per label.
 
-    On a terminal the line is redrawn in place; otherwise (logs, CI) a line is
-    written at each tenth of the task.
+    A callable ``progress(done, total, label)`` as the experiments expect it:
+    ``done=0`` starts the bar of ``label``. On a terminal the bar is redrawn in
+    place; otherwise (logs, CI) a line is written at each tenth of the task.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where the bars go; standard error by default.
+    width : int, default=28
+        Characters of the bar itself.
+
+    Examples
+    --------
+    >>> import io
+    >>> from wormsk.cli import Progress
+    >>> log = io.StringIO()  # not a terminal: a line per tenth
+    >>> progress = Progress(log, width=10)
+    >>> for done in range(3):
+    ...     progress(done, 2, "demo")
+    >>> print(log.getvalue().splitlines()[-1].split("  elapsed")[0])
+    demo                               |##########| 2/2
     """
 
     def __init__(self, stream=None, width: int = 28):
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
-        self._start: dict[str, float] = {}
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bars: dict = {}
 
     def __call__(self, done: int, total: int, label: str) -> None:
-        now = time.perf_counter()
-        start = self._start.setdefault(label, now)
-        if done == 0:
-            self._start[label] = start = now
-        elapsed = now - start
-        remaining = elapsed / done * (total - done) if done else None
-        filled = int(self.width * done / total) if total else self.width
-        bar = "#" * filled + "-" * (self.width - filled)
-        rest = "?" if remaining is None else _clock(remaining)
-        line = (
-            f"{label:<34} |{bar}| {done}/{total}  elapsed {_clock(elapsed)}"
-            f"  remaining {rest}"
-        )
-        if self._tty:
-            end = "\n" if done == total else ""
-            self.stream.write("\r" + line + end)
-        elif done and (done == total or 10 * done // total > 10 * (done - 1) // total):
-            # Logs get a line per tenth of the work, not a redraw per fit.
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        from tqdm import tqdm
+
+        bar = self._bars.get(label)
+        if bar is None or done == 0:
+            for other in self._bars.values():
+                other.close()  # one bar at a time: no nested positions
+            bar = self._bars[label] = tqdm(
+                total=total,
+                desc=label,
+                file=self.stream,
+                ascii="-#",
+                bar_format=f"{{desc:<34}} |{{bar:{self.width}}}| {{n_fmt}}/"
+                "{total_fmt}  elapsed {elapsed}  remaining {remaining}",
+                mininterval=0,
+                smoothing=0,  # remaining time from the average pace so far
+                # Off a terminal tqdm never draws (redraws would fill a log with
+                # carriage returns); the tenths are written below instead.
+                delay=0 if self._tty else float("inf"),
+            )
+        previous = bar.n
+        if done > previous:
+            bar.update(done - previous)
+        if (
+            not self._tty
+            and done
+            and (done == total or 10 * done // total > 10 * previous // total)
+        ):
+            self.stream.write(f"{bar}\n")
+            self.stream.flush()
+        if done == total:
+            bar.close()
 
 
 def _clock(seconds: float) -> str:
@@ -390,14 +482,34 @@ def _cell(value) -> str:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub Markdown table (floats to 3 decimals)."""
-    header = "| " + " | ".join(map(str, df.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = [
-        "| " + " | ".join(_cell(v) for v in row) + " |"
-        for row in df.itertuples(index=False)
-    ]
-    return "\n".join([header, rule, *body])
+    """A DataFrame as a GitHub Markdown table (floats to 3 decimals, NaN empty).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table; its index is left out.
+
+    Returns
+    -------
+    table : str
+        One line per row, cells unpadded.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from wormsk.cli import markdown_table
+    >>> print(markdown_table(pd.DataFrame({"model": ["GNN"], "mean": [0.91234]})))
+    | model | mean |
+    |---------|--------|
+    | GNN | 0.912 |
+    """
+    cells = df.apply(lambda column: column.map(_cell)) if len(df) else df
+    # Cells are formatted above and left unaligned, so rows read the same
+    # whatever the widths of the other rows.
+    return cells.to_markdown(
+        index=False, tablefmt="pipe", stralign=None, numalign=None,
+        disable_numparse=True,
+    )  # fmt: skip
 
 
 def _pm(mean, std) -> str:
@@ -782,7 +894,6 @@ def _load(kato, nichols, preset, random_state):
     from sklearn.utils import Bunch
 
     from wormsk import datasets
-    from wormsk._utils import CHANNELS
 
     if kato is None:
         data = datasets.make_worms(
@@ -802,7 +913,12 @@ def _load(kato, nichols, preset, random_state):
     # are among the Kato table's neurons and every Kato state has one of the four
     # states, so the table already read serves (the file is not parsed twice).
     shared = list(datasets.NICHOLS_SHARED_NEURONS)
-    columns = [f"{name}_{channel}" for name in shared for channel in CHANNELS]
+    columns = [
+        column
+        for name in shared
+        for column in data.data.columns
+        if column.rsplit("_", 1)[0] == name
+    ]
     train = Bunch(
         data=data.data[columns],
         target=datasets.map_states(data.target, "four").astype(str),
@@ -819,19 +935,49 @@ def reproduce(
     kato: str | None = None,
     nichols: list[str] | None = None,
     preset: str = "quick",
-    experiments=EXPERIMENTS,
+    experiments: Sequence[str] = EXPERIMENTS,
     out: str | Path = "wormsk_report",
     random_state: int = 0,
-    n_jobs: int | None = 1,
-    stream=None,
-    progress=None,
+    n_jobs: int = 1,
+    stream: TextIO | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the experiments, print the tables and write the report to ``out``.
 
-    The library form of ``wormsk reproduce``: ``kato``/``nichols`` are paths (or
-    ``"fetch"``); without them the simulated worms are used. Returns the tidy
-    tables by name (also written as ``<name>.csv``).
+    The library form of ``wormsk reproduce``.
 
+    Parameters
+    ----------
+    kato : str, optional
+        Path of ``WT_NoStim.mat``, or ``"fetch"`` for a copy in the data home;
+        without it (and ``nichols``) the simulated worms are used.
+    nichols : list of str, optional
+        Paths of ``n2_prelet.mat`` and ``npr1_prelet.mat``, or ``["fetch"]``:
+        the cross-study tests (needs ``kato``).
+    preset : {"quick", "full", "tiny"}, default="quick"
+        Settings of the experiments (:data:`wormsk.experiments.PRESETS`).
+    experiments : sequence of str, default=EXPERIMENTS
+        The report sections to run, among :data:`EXPERIMENTS`; they are run and
+        reported in that order.
+    out : str or Path, default="wormsk_report"
+        The report folder.
+    random_state : int, default=0
+        Seed of the simulated worms, the fold shuffling and every network.
+    n_jobs : int, default=1
+        Fits run in parallel (joblib processes); -1 for every core.
+    stream : file-like, optional
+        Where the tables are printed; standard output by default.
+    progress : callable, optional
+        ``progress(done, total, label)`` after each fit; a :class:`Progress` on
+        standard error by default.
+
+    Returns
+    -------
+    tables : dict of str to DataFrame
+        The tidy tables by name, also written as ``<name>.csv``.
+
+    Notes
+    -----
     The report is written into a temporary folder beside ``out`` and replaces
     ``out`` only when complete, so an error or Ctrl-C (``KeyboardInterrupt``)
     leaves an earlier report untouched; a lock file ``.<out>.lock`` beside it
@@ -867,41 +1013,248 @@ def reproduce(
     return tables
 
 
-def _reproduce_into(
-    folder, out, kato, nichols, p, experiments, random_state, n_jobs, stream, progress
-) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class _Run:
+    """What every report section reads: the data and the settings of the run."""
+
+    data: Any
+    cross_train: Any
+    cross_test: Any
+    real: bool
+    connectome: bool
+    p: Any  # the experiments' Preset
+    random_state: int
+    common: dict  # keyword arguments every experiment takes
+
+
+@dataclass
+class _Figure:
+    """A figure of the report: ``draw()`` returns it, ``caption`` goes below it."""
+
+    name: str
+    caption: str
+    draw: Callable[[], Any]
+
+
+@dataclass
+class _Section:
+    """One section of the report: its Markdown text (also printed), its tables
+    (written as ``<name>.csv``) and its figures (drawn below the text)."""
+
+    text: str
+    tables: dict[str, pd.DataFrame]
+    figures: list[_Figure] = field(default_factory=list)
+
+
+def _table_section(key: str, display: pd.DataFrame, extra: str) -> str:
+    return f"## {_TITLES[key]}\n\n{markdown_table(display)}\n{extra}"
+
+
+def _forward_reverse_section(run: _Run) -> _Section:
     from wormsk import experiments as ex
 
-    start = time.perf_counter()
-    data, cross_train, cross_test, real = _load(kato, nichols, p, random_state)
+    data, common, p, random_state = run.data, run.common, run.p, run.random_state
+    fr_kw = {}
+    if not run.connectome:
+        fr_kw["estimators"] = ex.default_classifiers(
+            ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
+        )
+    scores = ex.forward_reverse(data, **fr_kw, **common)
+    summary, display = _accuracy_tables("forward-reverse", scores, run.real)
+    seen = summary[summary["evaluation"] == "seen"]
+    unseen = summary[summary["evaluation"] == "unseen"]
+    text = _table_section(
+        "forward-reverse", _with_chance(display, 2),
+        f"\nAccuracy, seen worms: {_spread_note(seen, 'folds')} "
+        "(WormBlockKFold of 8-frame blocks); unseen worms: "
+        f"{_spread_note(unseen, 'held-out worms')} (LeaveWormsOut).\n\n"
+        f"{_baseline_note(_state_shares(data.target, 'fwd_rev'), scores)}\n",
+    )  # fmt: skip
+    return _Section(
+        text, {"forward_reverse_scores": scores, "forward_reverse_summary": summary}
+    )
+
+
+def _seven_states_section(run: _Run) -> _Section:
+    from wormsk import experiments as ex
+
+    data, common = run.data, run.common
+    scores = ex.seven_states_seen(data, **common)
+    summary, display = _accuracy_tables("seven-states", scores, run.real)
+    shares = _state_shares(data.target, "seven")
+    text = _table_section(
+        "seven-states", _with_chance(display, len(shares)),
+        f"\nAccuracy, {_spread_note(summary, 'folds')} (WormBlockKFold "
+        "of 8-frame blocks). State names: see the table at the end.\n\n"
+        f"{_baseline_note(shares, scores)}\n",
+    )  # fmt: skip
+    return _Section(
+        text, {"seven_states_scores": scores, "seven_states_summary": summary}
+    )
+
+
+def _four_states_section(run: _Run) -> _Section:
+    from wormsk import experiments as ex
+    from wormsk import plotting
+
+    data, common, cross_train, cross_test = (
+        run.data, run.common, run.cross_train, run.cross_test
+    )  # fmt: skip
+    scores, confusion = ex.four_states_unseen(data, return_confusion=True, **common)
+    shares = _state_shares(data.target, "four")
+    if cross_test is not None:
+        cscores, cconf = ex.four_states_unseen(
+            cross_train, test_data=cross_test, train_sizes=[],
+            return_confusion=True, **common,
+        )  # fmt: skip
+        scores = pd.concat([scores, cscores], ignore_index=True)
+        confusion = pd.concat([confusion, cconf], ignore_index=True)
+    summary, display = _accuracy_tables("four-states", scores, run.real)
+    text = _table_section(
+        "four-states", _with_chance(display, len(shares)),
+        "\nAccuracy on the held-out worms, mean ± standard deviation "
+        "over the n training-worm combinations evaluated (for the "
+        "cross-study rows: n Nichols test worms); no ± where n = 1.\n\n"
+        f"{_baseline_note(shares, scores)}\n",
+    )  # fmt: skip
+    reference = None
+    if run.real:
+        ref = ex.PAPER_RESULTS["four_states_unseen"]
+        reference = ref[ref["evaluation"] == "unseen"]
+    figures = [
+        _Figure(
+            "accuracy_vs_training_worms",
+            "4 states on unseen worms against the number of training worms: "
+            "mean ± SD over training-worm combinations (n per point under each "
+            f"tick); dotted line: chance 1/{len(shares)}",
+            functools.partial(
+                plotting.plot_accuracy_vs_training_worms,
+                scores,
+                reference=reference,
+                chance=1 / len(shares),
+            ),
+        ),  # fmt: skip
+        _Figure(
+            "confusion_matrix_unseen",
+            "Confusion matrix of the GNN on unseen worms (rows: true state, "
+            "as fractions of its frames)",
+            functools.partial(plotting.plot_confusion_matrix, confusion),
+        ),
+    ]
+    tables = {
+        "four_states_scores": scores,
+        "four_states_confusion": confusion,
+        "four_states_summary": summary,
+    }
+    return _Section(text, tables, figures)
+
+
+def _trajectory_section(run: _Run) -> _Section:
+    from wormsk import experiments as ex
+    from wormsk import plotting
+
+    data, common, cross_train, cross_test = (
+        run.data, run.common, run.cross_train, run.cross_test
+    )  # fmt: skip
+    if cross_test is not None:
+        errors = ex.trajectory(cross_train, test_data=cross_test, **common)
+    else:
+        errors = ex.trajectory(data, **common)
+    # The paper's forecast errors are for Nichols worms never seen in
+    # training; a within-Kato run is not comparable with them.
+    summary, display = _trajectory_tables(errors, cross_test is not None)
+    text = _table_section(
+        "trajectory", display,
+        "\nMean absolute and mean squared error at selected steps, "
+        f"channels scaled to [-1, 1] per worm; every step 1..{run.p.horizon}"
+        " is in trajectory_summary.csv.\n"
+        f"{_no_change_note(summary)}",
+    )  # fmt: skip
+    figure = _Figure(
+        "trajectory_error",
+        "Forecast error on unseen worms against the prediction step; the "
+        "legend marks models no better than `no change`",
+        functools.partial(plotting.plot_trajectory_error, errors),
+    )
+    return _Section(
+        text,
+        {"trajectory_errors": errors, "trajectory_summary": summary},
+        [figure],
+    )
+
+
+def _graph_section(run: _Run) -> _Section | None:
+    from wormsk import experiments as ex
+    from wormsk import plotting
+
+    if not run.connectome:
+        return None  # said in the report's header
+    data, common = run.data, run.common
+    res = ex.inferred_graph(data, **common)
+    graph = res.graph.rename_axis(index="target", columns="source")
+    where = "unseen: not in training" if res.unseen else "the only worm, "
+    where += "" if res.unseen else "trained on"
+    text, phrase = f"\nWorm {res.worm} ({where}).\n", ""
+    if res.connectome is None:
+        text += "\nNo neuron of the data is in the connectome.\n"
+    else:
+        more, phrase = _graph_similarity_section(res, run.random_state, run.real)
+        text += more
+    title = f"Worm {res.worm} ({where})" + (f"; {phrase}" if phrase else "")
+    figure = _Figure(
+        "inferred_graph",
+        f"Graph the GNN inferred for worm {res.worm} ({where}), beside the "
+        "White et al. (1986) connectome",
+        functools.partial(plotting.plot_inferred_graph, res.graph,
+                connectome=res.connectome, worm=res.worm, title=title),
+    )  # fmt: skip
+    return _Section(
+        f"## {_TITLES['graph']}\n{text}",
+        {"inferred_graph": graph.reset_index()},
+        [figure],
+    )
+
+
+#: The report's sections in report order, by experiment name.
+_SECTIONS: dict[str, Callable[[_Run], _Section | None]] = {
+    "forward-reverse": _forward_reverse_section,
+    "seven-states": _seven_states_section,
+    "four-states": _four_states_section,
+    "trajectory": _trajectory_section,
+    "graph": _graph_section,
+}
+
+
+def _header(run: _Run, n_jobs) -> tuple[list[str], str, list[str]]:
+    """(report header lines, the data note, what was skipped and why)."""
+    p = run.p
     source = (
-        "Kato et al. 2015" + (" and Nichols et al. 2017" if cross_test else "")
-        if real
+        "Kato et al. 2015" + (" and Nichols et al. 2017" if run.cross_test else "")
+        if run.real
         else f"simulated worms (make_worms, {p.n_worms} worms x {p.n_frames} frames)"
     )
     note = (
         "Real recordings: the paper's reported numbers (Wang et al. 2021) are shown "
         "beside the measured ones."
-        if real
+        if run.real
         else "Simulated worms: these numbers are NOT comparable with the paper's, "
         "which were measured on the real Kato and Nichols recordings. For those, "
         "download WT_NoStim.mat by hand from https://osf.io/2395t/ and run "
         "`wormsk reproduce --kato WT_NoStim.mat --nichols fetch`."
     )
-    connectome = _connectome_available()
     skipped = []
-    if not connectome:
+    if not run.connectome:
         skipped.append(
             "The connectome GNN (forward/reverse table) and the inferred graph "
             "beside the connectome were skipped: they need the `wormneuroatlas` "
-            "package. Add it with `pip install \"wormsk[reproduce]\"` (or "
+            'package. Add it with `pip install "wormsk[reproduce]"` (or '
             "`wormsk[connectome]`) and run again."
         )
     header = [
         "# wormsk reproduce",
         "",
         f"- data: {source}",
-        f"- preset: {p.name}; random state: {random_state}; jobs: {n_jobs}",
+        f"- preset: {p.name}; random state: {run.random_state}; jobs: {n_jobs}",
         "- settings: "
         + ", ".join(f"{k}={v}" for k, v in p.settings().items() if k != "name"),
         f"- wormsk {__version__}, python {platform.python_version()}, "
@@ -910,160 +1263,58 @@ def _reproduce_into(
         f"**{note}**",
         *[line for text in skipped for line in ("", f"**Skipped:** {text}")],
     ]
+    return header, note, skipped
+
+
+def _reproduce_into(
+    folder, out, kato, nichols, p, experiments, random_state, n_jobs, stream, progress
+) -> dict[str, pd.DataFrame]:
+    start = time.perf_counter()
+    data, cross_train, cross_test, real = _load(kato, nichols, p, random_state)
+    common = dict(preset=p, random_state=random_state, n_jobs=n_jobs, progress=progress)
+    run = _Run(
+        data, cross_train, cross_test, real, _connectome_available(), p,
+        random_state, common,
+    )  # fmt: skip
+    header, note, skipped = _header(run, n_jobs)
     print("\n".join(header[2:6]) + "\n" + note + "\n", file=stream)
     for text in skipped:
         print(f"Skipped: {text}\n", file=stream)
-    common = dict(preset=p, random_state=random_state, n_jobs=n_jobs, progress=progress)
     tables: dict[str, pd.DataFrame] = {}
     sections: list[str] = []
     files: list[str] = []
-
-    def emit(text):
-        print(text, file=stream)
-        sections.append(text)
-
-    def section(key, display, extra=""):
-        emit(f"## {_TITLES[key]}\n\n{markdown_table(display)}\n{extra}")
-
-    def save(name, df):
-        tables[name] = df
-        df.to_csv(folder / f"{name}.csv", index=False)
-
-    def figure(name, func, caption, *args, **kwargs):
-        if _figure(folder, name, func, *args, **kwargs):
-            files.append(f"{name}.png")
-            sections.append(f"![{caption}]({name}.png)\n\n*{caption}*\n")
-        else:
-            sections.append(
-                f"**Skipped:** figure {name}.png: it needs matplotlib. Add it with "
-                '`pip install "wormsk[reproduce]"` (or `wormsk[plot]`) and run again.\n'
-            )
-
     with warnings.catch_warnings(record=True) as caught:
         # Collected and listed once at the end: per-fit warnings would bury the
         # progress bars.
         warnings.simplefilter("always")
-        if "forward-reverse" in experiments:
-            fr_kw = {}
-            if not connectome:
-                fr_kw["estimators"] = ex.default_classifiers(
-                    ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
-                )
-            scores = ex.forward_reverse(data, **fr_kw, **common)
-            save("forward_reverse_scores", scores)
-            summary, display = _accuracy_tables("forward-reverse", scores, real)
-            save("forward_reverse_summary", summary)
-            seen = summary[summary["evaluation"] == "seen"]
-            unseen = summary[summary["evaluation"] == "unseen"]
-            display = _with_chance(display, 2)
-            section("forward-reverse", display,
-                    f"\nAccuracy, seen worms: {_spread_note(seen, 'folds')} "
-                    "(WormBlockKFold of 8-frame blocks); unseen worms: "
-                    f"{_spread_note(unseen, 'held-out worms')} (LeaveWormsOut).\n\n"
-                    f"{_baseline_note(_state_shares(data.target, 'fwd_rev'), scores)}"
-                    "\n")  # fmt: skip
-        if "seven-states" in experiments:
-            scores = ex.seven_states_seen(data, **common)
-            save("seven_states_scores", scores)
-            summary, display = _accuracy_tables("seven-states", scores, real)
-            save("seven_states_summary", summary)
-            shares = _state_shares(data.target, "seven")
-            section("seven-states", _with_chance(display, len(shares)),
-                    f"\nAccuracy, {_spread_note(summary, 'folds')} (WormBlockKFold "
-                    "of 8-frame blocks). State names: see the table at the end.\n\n"
-                    f"{_baseline_note(shares, scores)}"
-                    "\n")  # fmt: skip
-        if "four-states" in experiments:
-            scores, confusion = ex.four_states_unseen(
-                data, return_confusion=True, **common
-            )
-            shares = _state_shares(data.target, "four")
-            if cross_test is not None:
-                cscores, cconf = ex.four_states_unseen(
-                    cross_train, test_data=cross_test, train_sizes=[],
-                    return_confusion=True, **common,
-                )  # fmt: skip
-                scores = pd.concat([scores, cscores], ignore_index=True)
-                confusion = pd.concat([confusion, cconf], ignore_index=True)
-            save("four_states_scores", scores)
-            save("four_states_confusion", confusion)
-            summary, display = _accuracy_tables("four-states", scores, real)
-            save("four_states_summary", summary)
-            section("four-states", _with_chance(display, len(shares)),
-                    "\nAccuracy on the held-out worms, mean ± standard deviation "
-                    "over the n training-worm combinations evaluated (for the "
-                    "cross-study rows: n Nichols test worms); no ± where n = 1.\n\n"
-                    f"{_baseline_note(shares, scores)}\n")  # fmt: skip
-            reference = None
-            if real:
-                ref = ex.PAPER_RESULTS["four_states_unseen"]
-                reference = ref[ref["evaluation"] == "unseen"]
-            figure(
-                "accuracy_vs_training_worms", "plot_accuracy_vs_training_worms",
-                "4 states on unseen worms against the number of training worms: "
-                "mean ± SD over training-worm combinations (n per point under each "
-                f"tick); dotted line: chance 1/{len(shares)}",
-                scores, reference=reference, chance=1 / len(shares),
-            )  # fmt: skip
-            figure(
-                "confusion_matrix_unseen", "plot_confusion_matrix",
-                "Confusion matrix of the GNN on unseen worms (rows: true state, "
-                "as fractions of its frames)", confusion,
-            )  # fmt: skip
-        if "trajectory" in experiments:
-            if cross_test is not None:
-                errors = ex.trajectory(cross_train, test_data=cross_test, **common)
-            else:
-                errors = ex.trajectory(data, **common)
-            save("trajectory_errors", errors)
-            # The paper's forecast errors are for Nichols worms never seen in
-            # training; a within-Kato run is not comparable with them.
-            summary, display = _trajectory_tables(errors, cross_test is not None)
-            save("trajectory_summary", summary)
-            section("trajectory", display,
-                    f"\nMean absolute and mean squared error at selected steps, "
-                    f"channels scaled to [-1, 1] per worm; every step 1..{p.horizon}"
-                    " is in trajectory_summary.csv.\n"
-                    f"{_no_change_note(summary)}")  # fmt: skip
-            figure(
-                "trajectory_error", "plot_trajectory_error",
-                "Forecast error on unseen worms against the prediction step; the "
-                "legend marks models no better than `no change`", errors,
-            )  # fmt: skip
-        if "graph" in experiments and connectome:
-            res = ex.inferred_graph(data, **common)
-            graph = res.graph.rename_axis(index="target", columns="source")
-            save("inferred_graph", graph.reset_index())
-            where = "unseen: not in training" if res.unseen else "the only worm, "
-            where += "" if res.unseen else "trained on"
-            text, phrase = f"\nWorm {res.worm} ({where}).\n", ""
-            if res.connectome is None:
-                text += "\nNo neuron of the data is in the connectome.\n"
-            else:
-                more, phrase = _graph_similarity_section(res, random_state, real)
-                text += more
-            emit(f"## {_TITLES['graph']}\n{text}")
-            title = f"Worm {res.worm} ({where})" + (f"; {phrase}" if phrase else "")
-            figure(
-                "inferred_graph", "plot_inferred_graph",
-                f"Graph the GNN inferred for worm {res.worm} ({where}), beside the "
-                "White et al. (1986) connectome", res.graph,
-                connectome=res.connectome, worm=res.worm, title=title,
-            )  # fmt: skip
+        for key, make_section in _SECTIONS.items():
+            section = make_section(run) if key in experiments else None
+            if section is None:
+                continue
+            for name, df in section.tables.items():
+                tables[name] = df
+                df.to_csv(folder / f"{name}.csv", index=False)
+            print(section.text, file=stream)
+            sections.append(section.text)
+            for figure in section.figures:
+                if _save_figure(folder, figure):
+                    files.append(f"{figure.name}.png")
+                    sections.append(
+                        f"![{figure.caption}]({figure.name}.png)\n\n"
+                        f"*{figure.caption}*\n"
+                    )
+                else:
+                    sections.append(
+                        f"**Skipped:** figure {figure.name}.png: it needs "
+                        'matplotlib. Add it with `pip install "wormsk[reproduce]"` '
+                        "(or `wormsk[plot]`) and run again.\n"
+                    )
 
-    # wormsk's own warnings (e.g. neurons absent from the connectome) concern the
-    # results; those of joblib or torch internals do not.
-    package = Path(__file__).resolve().parent
-    notes = list(
-        dict.fromkeys(
-            str(w.message)
-            for w in caught
-            if issubclass(w.category, UserWarning)
-            and Path(w.filename).resolve().is_relative_to(package)
-        )
-    )
+    notes = _own_warnings(caught)
     if notes:
-        emit("## Notes\n\n" + "\n".join(f"- {n}" for n in notes[:10]) + "\n")
+        text = "## Notes\n\n" + "\n".join(f"- {n}" for n in notes[:10]) + "\n"
+        print(text, file=stream)
+        sections.append(text)
     sections.append(
         "## State names\n\nThe 7-state table uses the Kato et al. (2015) names; "
         "the 4-state table, the confusion matrix and Table 1 group them as "
@@ -1080,16 +1331,31 @@ def _reproduce_into(
     return tables
 
 
-def _figure(out: Path, name: str, func: str, *args, **kwargs) -> bool:
-    """Save one figure; without matplotlib, say so and go on."""
-    from wormsk import plotting
+def _own_warnings(caught) -> list[str]:
+    """The distinct messages of wormsk's own warnings among ``caught``.
 
+    They (e.g. neurons absent from the connectome) concern the results; those of
+    joblib or torch internals do not.
+    """
+    package = Path(__file__).resolve().parent
+    return list(
+        dict.fromkeys(
+            str(w.message)
+            for w in caught
+            if issubclass(w.category, UserWarning)
+            and Path(w.filename).resolve().is_relative_to(package)
+        )
+    )
+
+
+def _save_figure(folder: Path, figure: _Figure) -> bool:
+    """Draw and save one figure; without matplotlib, say so and go on."""
     try:
-        fig = getattr(plotting, func)(*args, **kwargs)
+        fig = figure.draw()
     except ImportError as exc:
-        print(f"(figure {name}.png skipped: {exc})", file=sys.stderr)
+        print(f"(figure {figure.name}.png skipped: {exc})", file=sys.stderr)
         return False
-    fig.savefig(out / f"{name}.png", dpi=120)
+    fig.savefig(folder / f"{figure.name}.png", dpi=120)
     return True
 
 

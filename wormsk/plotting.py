@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from wormsk._docs import docdict, fill_doc
 
 __all__ = [
     "plot_confusion_matrix",
@@ -17,6 +20,13 @@ __all__ = [
     "plot_trajectory_error",
     "plot_inferred_graph",
 ]
+
+
+docdict["plot_returns"] = """Returns
+-------
+fig : matplotlib.figure.Figure
+    The figure, not registered with ``pyplot``: save it with
+    ``fig.savefig(path)`` or show it as the last expression of a notebook cell."""
 
 
 def _figure(figsize):
@@ -63,6 +73,7 @@ def _state_order(names) -> list:
     return sorted(names, key=str)
 
 
+@fill_doc
 def plot_confusion_matrix(
     confusion: pd.DataFrame,
     model: str | None = "GNN",
@@ -94,9 +105,7 @@ def plot_confusion_matrix(
     title : str, optional
         Axes title; a description of the selection by default.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
@@ -116,39 +125,26 @@ def plot_confusion_matrix(
         df = _pick(df, "n_train_worms", n_train_worms, "confusion")
     if labels is None:
         labels = _state_order(set(df["true"]) | set(df["predicted"]))
-    matrix = (
-        df.groupby(["true", "predicted"], sort=False)["count"]
-        .sum()
-        .unstack(fill_value=0)
-        .reindex(index=labels, columns=labels, fill_value=0)
-        .to_numpy(dtype=float)
-    )
-    shown = matrix
-    if normalize:
-        totals = matrix.sum(axis=1, keepdims=True)
-        shown = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
-
     fig = _figure((2.4 + 0.9 * len(labels), 1.2 + 0.8 * len(labels)))
     ax = fig.add_subplot()
-    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    fig.colorbar(
-        image, ax=ax, label="fraction of true state" if normalize else "frames"
+    # The tidy counts are sample weights of their (true, predicted) pairs; rows of
+    # a state that never occurs come out as zeros, not NaN.
+    display = ConfusionMatrixDisplay.from_predictions(
+        df["true"].to_numpy(),
+        df["predicted"].to_numpy(),
+        labels=labels,
+        sample_weight=df["count"].to_numpy(),
+        normalize="true" if normalize else None,
+        values_format=".2f" if normalize else ".0f",
+        cmap="Blues",
+        xticks_rotation=45,
+        ax=ax,
+        im_kw={"vmin": 0, "vmax": 1 if normalize else None},
+        text_kw={"fontsize": 9},
     )
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            text = f"{shown[i, j]:.2f}" if normalize else f"{int(matrix[i, j])}"
-            dark = shown[i, j] > 0.6 * (shown.max() or 1)
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                color="white" if dark else "black",
-                fontsize=9,
-            )
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    display.im_.colorbar.set_label("fraction of true state" if normalize else "frames")
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
     ax.set_xlabel("predicted state")
     ax.set_ylabel("true state")
     if title is None:
@@ -257,6 +253,7 @@ def plot_accuracy_vs_training_worms(
     return fig
 
 
+@fill_doc
 def plot_trajectory_error(
     errors: pd.DataFrame,
     metric: str = "mae",
@@ -278,9 +275,7 @@ def plot_trajectory_error(
     title : str, optional
         Axes title.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
@@ -332,6 +327,7 @@ def plot_trajectory_error(
         )
         colors.setdefault(model, line.get_color())
     ax.set_xlabel("prediction step (frames)")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # no step 1.5
     ax.set_ylabel(
         {"mae": "mean absolute error", "mse": "mean squared error"}.get(metric, metric)
     )
@@ -357,6 +353,7 @@ def _heatmap(fig, ax, matrix: pd.DataFrame, title: str, label: str, vmax=None):
     ax.set_title(title)
 
 
+@fill_doc
 def plot_inferred_graph(
     graph: pd.DataFrame,
     connectome: pd.DataFrame | None = None,
@@ -379,9 +376,7 @@ def plot_inferred_graph(
     title : str, optional
         Figure title.
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
+    %(plot_returns)s
 
     Examples
     --------
