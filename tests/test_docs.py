@@ -35,6 +35,7 @@ API_MODULES = (
     "wormsk.experiments",
     "wormsk.plotting",
     "wormsk.nn",
+    "wormsk.exceptions",
 )
 DOCS_REQUIREMENTS = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme")
 
