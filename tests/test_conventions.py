@@ -32,7 +32,7 @@ from wormsk.models import (
     MLPClassifier,
     MLPRegressor,
 )
-from wormsk.models._base import DOC_URL
+from wormsk.models._estimator import DOC_URL
 from wormsk.preprocessing import PerWormScaler
 
 _STOP = EarlyStopping(monitor="train_loss")  # copied by every fit, never changed

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.models import GNNClassifier, MLPRegressor
-from wormsk.models._base import _WormBatches, _WormDataset
+from wormsk.models._data import _WormBatches, _WormDataset
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
 SETTINGS = settings(max_examples=25, deadline=None,

@@ -508,17 +508,17 @@ class _RecordDatasets:
     """Every ``_WormDataset`` that fit and predict build (patched in)."""
 
     def __init__(self, monkeypatch):
-        from wormsk.models import _base
+        from wormsk.models import _estimator
 
         self.made = made = []
-        original = _base._WormDataset
+        original = _estimator._WormDataset
 
         class Recording(original):
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, **kwargs)
                 made.append(self)
 
-        monkeypatch.setattr(_base, "_WormDataset", Recording)
+        monkeypatch.setattr(_estimator, "_WormDataset", Recording)
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, GNNRegressor, GRURegressor])

@@ -16,14 +16,10 @@ from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import (
-    _MISSING_DOC,
-    _ROUTED_DOC,
-    _RUN_DOC,
-    _GraphMixin,
-    _WormEstimator,
-    _WormNetMixin,
-)
+from ._docs import _MISSING_DOC, _ROUTED_DOC, _RUN_DOC
+from ._estimator import _WormEstimator
+from ._graph import _GraphMixin
+from ._net import _WormNetMixin
 
 _AGGREGATIONS = StrOptions({"concat", "sum"})
 

@@ -23,15 +23,11 @@ from ..nn import (
     init_weights,
 )
 from ..nn._forecast import _burn_in
-from ._base import (
-    _MISSING_DOC,
-    _ROUTED_DOC,
-    _RUN_DOC,
-    _GraphMixin,
-    _History,
-    _WormEstimator,
-    _WormNetMixin,
-)
+from ._data import _History
+from ._docs import _MISSING_DOC, _ROUTED_DOC, _RUN_DOC
+from ._estimator import _WormEstimator
+from ._graph import _GraphMixin
+from ._net import _WormNetMixin
 
 _TARGETS = ("auto", "forecast", "direct")
 
