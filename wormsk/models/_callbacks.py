@@ -8,7 +8,7 @@ import math
 from skorch.callbacks import Callback
 
 #: A training epoch whose mean loss exceeds this many times the loss of a trivial
-#: predictor on the same data stops the fit (see :class:`_StopOnRunawayLoss`).
+#: predictor on the same data stops the fit (see :class:`StopOnRunawayLoss`).
 RUNAWAY_FACTOR = 10.0
 
 _LOWER_LR = (
@@ -16,7 +16,7 @@ _LOWER_LR = (
 )
 
 
-class _StopOnNonFiniteLoss(Callback):
+class StopOnNonFiniteLoss(Callback):
     """Stop training with a clear error as soon as a training loss is NaN or inf."""
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
@@ -35,14 +35,15 @@ class _StopOnNonFiniteLoss(Callback):
             )
 
 
-class _StopOnRunawayLoss(Callback):
+class StopOnRunawayLoss(Callback):
     """Stop training when an epoch's loss runs away from a trivial predictor's.
 
-    The reference, ``net.baseline_loss_``, is the training loss of a predictor that
-    learned nothing, computed by the estimator from the training data: for a
-    classifier the log-loss of predicting the class frequencies (the entropy of
-    ``y``), for a forecaster the error of predicting no change (where the network
-    starts), for direct regression the variance of the standardized targets (1).
+    The reference, ``net.baseline_loss_`` (the training dataset's
+    ``baseline_loss``), is the training loss of a predictor that learned
+    nothing, computed by the estimator from the training data: for a classifier
+    the log-loss of predicting the class frequencies (the entropy of ``y``), for
+    a forecaster the error of predicting no change (where the network starts),
+    for direct regression the variance of the standardized targets (1).
     On unscaled input an untrained network can start well above that value, so
     the reference is the larger of it and the untrained (or warm-started)
     network's loss on the first worm's frames, measured before the first step.
@@ -78,7 +79,7 @@ class _StopOnRunawayLoss(Callback):
             )
 
 
-def _raised_by_callback(exc):
+def raised_by_callback(exc):
     """Whether a KeyboardInterrupt was raised by a ``raise`` in a skorch callback.
 
     skorch's ``EarlyStopping`` (and callbacks written like it) stop training by
@@ -100,7 +101,7 @@ def _raised_by_callback(exc):
 _RAISE = dis.opmap["RAISE_VARARGS"]
 
 
-class _Interrupted(BaseException):
+class Interrupted(BaseException):
     """Carries a KeyboardInterrupt past skorch, which would swallow it."""
 
     def __init__(self, interrupt):

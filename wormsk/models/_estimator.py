@@ -42,20 +42,18 @@ from skorch.callbacks import Checkpoint, TrainEndCheckpoint
 from .._utils import (
     check_column_order,
     check_recording_index,
-    get_worms,
     n_neurons_from_width,
     neuron_names,
-    plain,
-    worm_indices,
 )
-from ._data import _WormDataset
-from ._threads import _torch_threads
+from .._worms import resolve_worms
+from ._data import WormDataset
+from ._docs import fill_doc
+from ._threads import torch_threads
 from ._validation import (
-    _absent_neurons,
-    _channels,
-    _feature_neurons,
-    _refuse_one_frame_worms,
-    _worm_codes,
+    absent_neurons,
+    channels,
+    feature_neurons,
+    refuse_one_frame_worms,
 )
 
 _INTERRUPTS = ("raise", "stop")
@@ -64,11 +62,12 @@ _INTERRUPTS = ("raise", "stop")
 DOC_URL = "https://wormsk.readthedocs.io/en/stable/"
 
 
-class _WormEstimator(BaseEstimator):
+class WormEstimator(BaseEstimator):
     """Validation, seeding, the private net and persistence for wormsk estimators.
 
-    Subclasses implement ``_build_module(X, y)``, ``_make_net(module)``,
-    ``_encode_y(y, n_samples, reset)`` and the prediction methods.
+    Subclasses set ``_net_class`` and ``_criterion``, implement
+    ``_build_module(X, y)``, ``_encode_y(y, n_samples, reset)`` and the public
+    methods, each resolving worm identity once (``_validate_X``).
     """
 
     # Subclasses that read a worm's preceding rows (recurrent burn-in) set this.
@@ -110,6 +109,15 @@ class _WormEstimator(BaseEstimator):
     _ROUTED_OWN = {"optimizer__lr": "lr", "optimizer__weight_decay": "weight_decay",
                    "optimizer__params": None, "criterion__reduction": None}
     _criterion = None  # set by the classifier and regressor bases
+    _net_class = None
+
+    def _store(self, params):
+        """The constructors' one body: store every parameter as given (sklearn's
+        rule: no check, no change) and skorch's routed ones (``**kwargs``)."""
+        for name, value in params.items():
+            if name not in ("self", "__class__", "kwargs"):
+                setattr(self, name, value)
+        self._set_routed(params.get("kwargs", {}))
 
     def _set_routed(self, kwargs):
         # Stored, not checked: sklearn's __init__ only stores (fit refuses names
@@ -225,12 +233,12 @@ class _WormEstimator(BaseEstimator):
         mode = self._missing_nodes
         if mode == "always" or (mode == "sum" and self.aggregation == "sum"):
             return
-        names = _feature_neurons(self, absent.shape[1] * n_channels, n_channels)
+        names = feature_neurons(self, absent.shape[1] * n_channels, n_channels)
         found = []
-        for worm, pos in worm_indices(worms):
+        for worm, pos in worms:
             cols = np.flatnonzero(absent[pos[0]])
             if len(cols):
-                found.append(f"worm {plain(worm)!r}: {[names[c] for c in cols[:5]]}"
+                found.append(f"worm {worm!r}: {[names[c] for c in cols[:5]]}"
                              + (" ..." if len(cols) > 5 else ""))
         if mode == "sum":
             what = f"{type(self).__name__}(aggregation={self.aggregation!r})"
@@ -249,10 +257,10 @@ class _WormEstimator(BaseEstimator):
             "make_pipeline(PerWormScaler(), SimpleImputer(), ...)."
         )
 
-    def _check_y_absent(self, X3, y_enc, codes, labels):
+    def _check_y_absent(self, X3, y_enc, worms):
         """Check targets against X's absent neurons (regressors that forecast)."""
 
-    def _ignore_unseen(self, X3, codes, labels):
+    def _ignore_unseen(self, X3, worms):
         """Treat neurons absent from every worm in ``fit`` as absent, with a warning.
 
         The model learned nothing about them (no weights were ever fitted to their
@@ -267,13 +275,13 @@ class _WormEstimator(BaseEstimator):
         if not bool(present.any()):
             return
         rows = present.any(dim=1).numpy()
-        worms = [labels[c] for c in dict.fromkeys(codes[rows].tolist())]
+        where = [worms.labels[c] for c in dict.fromkeys(worms.codes[rows].tolist())]
         names = [self.neuron_names_[idx[k]]
                  for k in np.flatnonzero(present.any(dim=0).numpy())]
         warnings.warn(
             f"Neuron(s) {names} were absent from every worm in fit, so the model "
             f"learned nothing about them; they are ignored (taken as absent) in "
-            f"worm(s) {worms[:5]}{' ...' if len(worms) > 5 else ''}. Fit on worms "
+            f"worm(s) {where[:5]}{' ...' if len(where) > 5 else ''}. Fit on worms "
             "that record them to use them.",
             UserWarning,
             stacklevel=4,
@@ -282,24 +290,25 @@ class _WormEstimator(BaseEstimator):
         empty = torch.isnan(X3[:, :, 0]).all(dim=1).numpy()
         if empty.any():
             raise ValueError(
-                f"Worm {labels[codes[np.flatnonzero(empty)[0]]]!r} records only "
+                f"Worm {worms.labels[worms.codes[np.flatnonzero(empty)[0]]]!r} "
+                "records only "
                 f"neurons absent from every worm in fit ({names}); the model has "
                 "nothing to predict from."
             )
 
     def _baseline_loss(self, X3, y_enc):
         """Training loss of a predictor that learned nothing (see
-        :class:`_StopOnRunawayLoss`); subclasses define it for their targets."""
+        :class:`~._callbacks.StopOnRunawayLoss`), for the subclass's targets."""
         raise NotImplementedError
 
     # -- validation ------------------------------------------------------------------
 
-    def _validate_X(self, X, *, reset, groups=None):
-        """Validate X and find the worm of every row.
+    def _validate_X(self, X, *, reset, groups, method):
+        """Validate X and resolve the worm of every row, once for the public call
+        ``method`` (e.g. ``"predict"``).
 
-        Returns ``(X3, codes, labels)``: X3 a float32 tensor (n, N, C) that never
-        aliases the caller's data, ``codes`` the worm of every row as an integer
-        (order of first appearance) and ``labels[code]`` that worm's label.
+        Returns ``(X3, worms)``: X3 a float32 tensor (n, N, C) that never aliases
+        the caller's data, and the :class:`~wormsk._worms.Worms` of its rows.
         """
         check_recording_index(X)
         if not reset:
@@ -313,17 +322,21 @@ class _WormEstimator(BaseEstimator):
             order="C",
             ensure_min_samples=1,
         )
-        worms = get_worms(X if hasattr(X, "index") else Xa, groups)
+        # The caller's X keeps its index (the worm level); validation dropped it.
+        worms = resolve_worms(
+            X if hasattr(X, "index") else Xa, groups,
+            caller=f"{type(self).__name__}.{method}",
+        )
         if reset:
             names = getattr(self, "feature_names_in_", None)
-            self.n_channels_, self._node_names = _channels(
+            self.n_channels_, self._node_names = channels(
                 self.n_channels, None if names is None else [str(c) for c in names]
             )
             # Refuses a width that is not a multiple of an explicit n_channels.
             n_neurons_from_width(Xa.shape[1], self.n_channels_)
         n_channels = self.n_channels_
         n_neurons = Xa.shape[1] // n_channels
-        absent = _absent_neurons(Xa, worms, X, n_channels)
+        absent = absent_neurons(Xa, worms, X, n_channels)
         if absent is not None:
             self._check_takes_absent(absent, worms, n_channels)
         # The tensor must not share memory with the caller's array (nothing the
@@ -332,16 +345,38 @@ class _WormEstimator(BaseEstimator):
         private = Xa.flags.owndata and Xa.flags.writeable and Xa is not X
         Xt = torch.from_numpy(Xa) if private else torch.tensor(Xa)
         Xt = Xt.view(Xa.shape[0], n_neurons, n_channels)
-        labels, codes = _worm_codes(worms)
-        return Xt, codes, labels
+        return Xt, worms
 
     # -- fitting ---------------------------------------------------------------------
 
-    def _fit(self, X, y, groups, *, train=True, sample_weight=None, partial=False,
-             classes=None):
+    @fill_doc
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """Train on frames ``X`` with targets ``y``.
+
+        Parameters
+        ----------
+        %(models_X)s
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Classifiers: state labels (e.g. strings), at least two distinct.
+            Regressors, with ``target="auto"``: a 2-D ``y`` of width
+            ``k * n_features`` holds the next k frames after each row
+            (frame-major, as built by
+            :func:`wormsk.preprocessing.make_trajectory_targets`) and is forecast
+            by rollouts; any other ``y`` is regressed directly.
+        %(models_groups)s
+        %(models_sample_weight_fit)s
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, groups, method="fit", sample_weight=sample_weight)
+
+    def _fit(self, X, y, groups, *, method, train=True, sample_weight=None,
+             partial=False, classes=None):  # fmt: skip
         """Shared body of ``fit`` (``train=False``: build a fresh model, no epochs,
         whatever ``warm_start`` says; ``partial``: one epoch, continuing a fitted
-        model)."""
+        model). ``method`` names the public call, for messages."""
         self._check_params()
         if y is None:
             raise ValueError(
@@ -350,7 +385,8 @@ class _WormEstimator(BaseEstimator):
             )
         fitted = hasattr(self, "net_")
         continuing = fitted and (partial or (train and bool(self.warm_start)))
-        X3, codes, labels = self._validate_X(X, reset=not continuing, groups=groups)
+        X3, worms = self._validate_X(X, reset=not continuing, groups=groups,
+                                     method=method)
         if not continuing:
             self.n_neurons_ = X3.shape[1]
             columns = getattr(self, "feature_names_in_", None)
@@ -367,17 +403,24 @@ class _WormEstimator(BaseEstimator):
         ]
         y_enc, split_y = self._encode_y(y, X3.shape[0], reset=not continuing,
                                         classes=classes)
-        self._check_y_absent(X3, y_enc, codes, labels)
+        self._check_y_absent(X3, y_enc, worms)
         weights = self._row_weights(y_enc, sample_weight, X3.shape[0], partial)
-        _refuse_one_frame_worms(codes, labels, "training")
+        refuse_one_frame_worms(worms, "training")
+        baseline = None
+        if train:
+            baseline = self._baseline_loss(X3, y_enc)
+            if weights is not None:
+                # The loss is weighted: so is the runaway guard's reference.
+                baseline *= float(weights.mean())
         device = torch.device(self.device)
-        dataset = _WormDataset(
+        dataset = WormDataset(
             X3.to(device),
             y_enc.to(device),
-            worms=codes,
-            history=self._history_positions(codes, device, fitting=True),
+            worms=worms,
+            history=self._history_positions(worms, device, fitting=True),
             split_y=split_y,
             weights=None if weights is None else weights.to(device),
+            baseline_loss=baseline,
         )
         if not continuing:
             # Not drawn from random_state: two fits with the same seed, running
@@ -390,22 +433,15 @@ class _WormEstimator(BaseEstimator):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 module = self._build_module(X3, y_enc)
-            net = self._make_net(module)
+            net = self._make_net(module, seed=seed + 1)
             net.initialize()
             self._check_routed_callbacks(net)
-            net.generator_ = torch.Generator().manual_seed(seed + 1)
             self.net_ = net
         else:
             self._update_net()
         if train:
-            self.net_.stop_on_interrupt_ = self.interrupt == "stop"
-            baseline = self._baseline_loss(X3, y_enc)
-            if weights is not None:
-                # The loss is weighted: so is the runaway guard's reference.
-                baseline *= float(weights.mean())
-            self.net_.baseline_loss_ = baseline
             epochs = {"epochs": 1} if partial else {}
-            with _torch_threads():
+            with torch_threads():
                 self.net_.partial_fit(dataset, None, **epochs)
         return self
 
@@ -420,7 +456,7 @@ class _WormEstimator(BaseEstimator):
         )
         return torch.tensor(weights, dtype=torch.float32)
 
-    def _history_positions(self, codes, device, fitting=False):
+    def _history_positions(self, worms, device, fitting=False):
         """Row positions of the ``_burn_in_rows`` frames ending at each row.
 
         In ``fit`` a burn-in longer than every worm is refused: its rows would be
@@ -430,8 +466,7 @@ class _WormEstimator(BaseEstimator):
         length = self._burn_in_rows
         if not length:
             return None
-        groups = worm_indices(codes)
-        longest = max(len(pos) for _, pos in groups)
+        longest = int(worms.lengths.max())
         if fitting and length > longest:
             raise ValueError(
                 f"burn_in={length} is longer than every worm in X (the longest has "
@@ -439,27 +474,40 @@ class _WormEstimator(BaseEstimator):
                 "first frame, at a memory cost that grows with burn_in. Use "
                 f"burn_in <= {longest}."
             )
-        history = np.empty((len(codes), length), dtype=np.int64)
+        history = np.empty((worms.n_samples, length), dtype=np.int64)
         offsets = np.arange(-length + 1, 1)
-        for _, pos in groups:
+        for pos in worms.rows:
             steps = np.arange(len(pos))[:, None] + offsets[None, :]
             # A worm's first rows have no predecessors: repeat its first frame.
             history[pos] = pos[np.clip(steps, 0, None)]
         return torch.from_numpy(history).to(device)
 
-    def _net_kwargs(self):
-        return dict(
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            optimizer=_optimizer_class(self.optimizer),
-            optimizer__weight_decay=self.weight_decay,
-            train_split=self.train_split,
-            callbacks=self._fit_callbacks(),
-            device=self.device,
-            verbose=self.verbose,
-            warm_start=True,
+    # The net's parameters of the same name as the estimator's: the net is built
+    # with them and, when training continues (warm_start, partial_fit), they are
+    # set on it again. The optimizer class and the device are fixed when built.
+    _NET_PARAMS = ("lr", "max_epochs", "batch_size", "train_split", "verbose",
+                   "interrupt")  # fmt: skip
+
+    def _net_params(self):
+        """Training parameters of the net, from the estimator's current ones."""
+        return {
+            **{name: getattr(self, name) for name in self._NET_PARAMS},
+            "optimizer__weight_decay": self.weight_decay,
+            "callbacks": self._fit_callbacks(),
             **self._routed_params(),
+        }
+
+    def _make_net(self, module, seed):
+        """The private skorch net that trains ``module``, its batches seeded by
+        ``seed``."""
+        return self._net_class(
+            module=module,
+            criterion=self._criterion,
+            optimizer=_optimizer_class(self.optimizer),
+            device=self.device,
+            warm_start=True,
+            random_state=seed,
+            **self._net_params(),
         )
 
     def _update_net(self):
@@ -467,16 +515,7 @@ class _WormEstimator(BaseEstimator):
 
         The network itself (its architecture) is kept as first built.
         """
-        self.net_.set_params(
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            optimizer__weight_decay=self.weight_decay,
-            train_split=self.train_split,
-            callbacks=self._fit_callbacks(),
-            verbose=self.verbose,
-            **self._routed_params(),
-        )
+        self.net_.set_params(**self._net_params())
 
     def _fit_callbacks(self):
         """Private copies of ``callbacks``; checkpoints write into this fit's folder.
@@ -528,32 +567,36 @@ class _WormEstimator(BaseEstimator):
         -------
         self : object
         """
-        return self._fit(X, y, groups, train=False)
+        return self._fit(X, y, groups, method="initialize", train=False)
 
     # -- prediction ------------------------------------------------------------------
 
-    def _forward(self, X, groups=None):
-        """Run every worm of X as one batch; return the output in row order."""
+    def _predict_input(self, X, groups, method, what="prediction"):
+        """``(X3, worms)`` of a fitted model's input to the public call ``method``:
+        validated, unseen neurons ignored, one-frame worms refused."""
         check_is_fitted(self, "net_")
-        X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
-        self._ignore_unseen(X3, codes, labels)
+        X3, worms = self._validate_X(X, reset=False, groups=groups, method=method)
+        self._ignore_unseen(X3, worms)
         if self.norm:
-            _refuse_one_frame_worms(codes, labels, "prediction")
+            refuse_one_frame_worms(worms, what)
+        return X3, worms
+
+    def _forward(self, X, groups, method):
+        """Run every worm of X as one batch; return the output in row order."""
+        X3, worms = self._predict_input(X, groups, method)
         device = torch.device(self.device)
-        dataset = _WormDataset(
-            X3.to(device), worms=codes, history=self._history_positions(codes, device)
+        dataset = WormDataset(
+            X3.to(device), worms=worms,
+            history=self._history_positions(worms, device),
         )
-        with _torch_threads():
+        with torch_threads():
             out = self.net_.forward(dataset, training=False)
-        order = torch.as_tensor(
-            np.concatenate([pos for _, pos in worm_indices(codes)])
-        )
         result = torch.empty_like(out)
-        result[order] = out
-        self._check_finite_output(result, X3, codes, labels)
+        result[torch.as_tensor(worms.order)] = out
+        self._check_finite_output(result, X3, worms)
         return result
 
-    def _check_finite_output(self, out, X3, codes, labels):
+    def _check_finite_output(self, out, X3, worms):
         """Refuse to return NaN or inf: say whether the weights or the inputs are
         to blame, and name the first worm affected."""
         finite = torch.isfinite(out.reshape(out.shape[0], -1)).all(dim=1).cpu()
@@ -565,17 +608,40 @@ class _WormEstimator(BaseEstimator):
                 "parameter file of a diverged run, or changed by hand), so every "
                 "output would be NaN; refit the estimator or load other weights."
             )
-        row = int(np.flatnonzero(~finite.numpy())[0])
-        code = codes[row]
-        rows = torch.as_tensor(np.flatnonzero(codes == code))
+        code = worms.codes[int(np.flatnonzero(~finite.numpy())[0])]
+        rows = worms.rows[code]
         largest = float(torch.nan_to_num(X3[rows]).abs().max())  # absent: NaN
         raise ValueError(
-            f"The network's output is not finite for worm {labels[code]!r} "
-            f"({int((~finite.numpy()[codes == code]).sum())} of its {len(rows)} "
+            f"The network's output is not finite for worm {worms.labels[code]!r} "
+            f"({int((~finite.numpy()[rows]).sum())} of its {len(rows)} "
             f"rows): its inputs reach |x| = {largest:.3g}, too large for the "
             "network's float32 computations. Scale the inputs (PerWormScaler), as "
             "for training, before predicting."
         )
+
+    _metric = None  # accuracy_score or r2_score, set by the subclasses
+
+    @fill_doc
+    def score(self, X, y, sample_weight=None, groups=None):
+        """Score :meth:`predict` on ``X`` against ``y``: the classifiers'
+        accuracy (labels never seen in ``fit`` count as errors), the regressors'
+        R^2 (averaged uniformly over target columns).
+
+        Parameters
+        ----------
+        %(models_X)s
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True labels or targets.
+        %(models_sample_weight_score)s
+        %(models_groups)s
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "net_")
+        return self._metric(y, self._predict(X, groups, "score"),
+                            sample_weight=sample_weight)
 
     # -- skorch surface ---------------------------------------------------------------
 

@@ -7,21 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils._param_validation import (
-    StrOptions,
-)
-from sklearn.utils.validation import (
-    check_is_fitted,
-)
+from sklearn.utils._param_validation import StrOptions
 
-from .._utils import (
-    worm_indices,
-)
-from ._threads import _torch_threads
-from ._validation import _refuse_one_frame_worms
+from ._threads import torch_threads
 
 
-class _GraphMixin:
+class GraphMixin:
     """``inferred_graph`` for the GNN estimators."""
 
     _parameter_constraints: dict = {
@@ -29,10 +20,6 @@ class _GraphMixin:
         # Its shape and labels depend on X: checked in _adjacency_tensor.
         "adjacency": ["array-like", None],
     }
-
-    def _gnn(self):
-        module = self.module_
-        return getattr(module, "step", module)
 
     def inferred_graph(self, X, groups=None):
         """The adjacency the network uses for each worm of ``X``.
@@ -55,27 +42,24 @@ class _GraphMixin:
             ``adjacency`` it is that matrix, for every worm. Rows and columns of the
             neurons absent from a worm (NaN in all its frames) are NaN in its graph.
         """
-        check_is_fitted(self, "net_")
-        X3, codes, labels = self._validate_X(X, reset=False, groups=groups)
-        self._ignore_unseen(X3, codes, labels)
-        if self.norm:
-            _refuse_one_frame_worms(codes, labels, "graph inference")
-        gnn = self._gnn()
+        X3, worms = self._predict_input(X, groups, "inferred_graph",
+                                        what="graph inference")
+        gnn = self.module_.step_module
         self.module_.eval()
         graphs = {}
         device = torch.device(self.device)
-        with torch.no_grad(), _torch_threads():
-            for code, pos in worm_indices(codes):
+        with torch.no_grad(), torch_threads():
+            for label, pos in worms:
                 frames = X3[torch.as_tensor(pos)]
                 adj = gnn.mean_adjacency(frames.to(device))
                 # Absent neurons' rows and columns are NaN by design.
                 present = ~torch.isnan(frames[0, :, 0]).to(device)
                 if not bool(torch.isfinite(adj[present][:, present]).all()):
-                    flags = torch.zeros(len(codes))  # NaN marks this worm's rows
+                    flags = torch.zeros(worms.n_samples)  # NaN marks this worm
                     flags[torch.as_tensor(pos)] = math.nan
-                    self._check_finite_output(flags, X3, codes, labels)
+                    self._check_finite_output(flags, X3, worms)
                 adj = adj.cpu().numpy().astype(np.float64)
-                graphs[labels[code]] = pd.DataFrame(
+                graphs[label] = pd.DataFrame(
                     adj, index=pd.Index(self.neuron_names_, name="receiver"),
                     columns=pd.Index(self.neuron_names_, name="sender"),
                 )

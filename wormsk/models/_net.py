@@ -6,6 +6,7 @@ import numbers
 import warnings
 
 import numpy as np
+import torch
 from sklearn.model_selection import (
     GroupKFold,
     GroupShuffleSplit,
@@ -18,47 +19,69 @@ from .._utils import (
     is_integer,
 )
 from ._callbacks import (
-    _Interrupted,
-    _raised_by_callback,
-    _StopOnNonFiniteLoss,
-    _StopOnRunawayLoss,
+    Interrupted,
+    StopOnNonFiniteLoss,
+    StopOnRunawayLoss,
+    raised_by_callback,
 )
-from ._data import _WormBatches
+from ._data import WormBatches
 
 
-class _WormNetMixin:
+def seeded_generator(seed, offset=0):
+    """A torch generator seeded with ``seed + offset`` (from the OS when None)."""
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed) + offset)
+    return generator
+
+
+class WormNetMixin:
     """Overrides that make a skorch net train on per-worm in-memory batches.
 
-    ``X`` passed to ``fit`` / ``forward`` is always a :class:`_WormDataset`. The
-    internal validation split (``train_split``) receives the worm codes as
+    ``X`` passed to ``fit`` / ``forward`` is always a :class:`~._data.WormDataset`.
+    The internal validation split (``train_split``) receives the worm codes as
     ``groups``, so ``ValidSplit(GroupKFold(...))`` holds out whole worms.
 
-    skorch ends training quietly on Ctrl-C (``KeyboardInterrupt``) and returns
-    the partly trained net; here the interrupt leaves ``partial_fit`` as a
-    ``KeyboardInterrupt`` unless ``stop_on_interrupt_`` is set (the estimators'
-    ``interrupt="stop"``), which keeps skorch's behaviour with a warning. A
+    Parameters of the net besides skorch's: ``random_state`` (int or None) seeds
+    the batch shuffling (``batch_generator_``, made by :meth:`initialize`);
+    ``interrupt`` is the estimators' parameter. skorch ends training quietly on
+    Ctrl-C (``KeyboardInterrupt``) and returns the partly trained net; here the
+    interrupt leaves ``partial_fit`` as a ``KeyboardInterrupt`` unless
+    ``interrupt="stop"``, which keeps skorch's behaviour with a warning. A
     KeyboardInterrupt raised by a callback (skorch's ``EarlyStopping``) still
     ends training quietly.
     """
 
-    stop_on_interrupt_ = False
+    def __init__(self, *args, random_state=None, interrupt="raise", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.random_state = random_state
+        self.interrupt = interrupt
+
+    def initialize(self):
+        super().initialize()
+        # Batch shuffling has a generator of its own: nothing else (scheduled
+        # sampling, say) may shift the batch order.
+        self.batch_generator_ = seeded_generator(self.random_state)
+        return self
 
     @property
     def _default_callbacks(self):
         return [
             *super()._default_callbacks,
-            ("finite_loss", _StopOnNonFiniteLoss()),
-            ("runaway_loss", _StopOnRunawayLoss()),
+            ("finite_loss", StopOnNonFiniteLoss()),
+            ("runaway_loss", StopOnRunawayLoss()),
         ]
 
     def fit_loop(self, X, y=None, **fit_params):
         try:
             return super().fit_loop(X, y, **fit_params)
         except KeyboardInterrupt as exc:
-            if _raised_by_callback(exc):
+            if raised_by_callback(exc):
                 raise  # skorch's way to end training early (EarlyStopping)
-            if not self.stop_on_interrupt_:
-                raise _Interrupted(exc) from None
+            if self.interrupt != "stop":
+                raise Interrupted(exc) from None
             warnings.warn(
                 f"Training was interrupted during epoch {len(self.history)} of "
                 f"{self.max_epochs}; with interrupt='stop' fit returns the partly "
@@ -69,9 +92,11 @@ class _WormNetMixin:
             raise
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # The runaway guard's reference comes with the data (StopOnRunawayLoss).
+        self.baseline_loss_ = getattr(X, "baseline_loss", None)
         try:
             return super().partial_fit(X, y, classes, **fit_params)
-        except _Interrupted as exc:
+        except Interrupted as exc:
             raise exc.interrupt from None
 
     def check_data(self, X, y=None):
@@ -89,17 +114,18 @@ class _WormNetMixin:
         dataset = self.get_dataset(X, y)
         if not self.train_split:
             return dataset, None
-        split = _worm_split(self.train_split, dataset.worms)
+        codes = dataset.worms.codes
+        split = worm_split(self.train_split, codes)
         # Only splitters that use groups get them: sklearn warns on every call
         # that the others (KFold, ...) ignore groups.
-        uses_groups = not isinstance(split, ValidSplit) or _cv_uses_groups(split.cv)
-        groups = dataset.worms if uses_groups else None
+        uses_groups = not isinstance(split, ValidSplit) or cv_uses_groups(split.cv)
+        groups = codes if uses_groups else None
         return split(dataset, dataset.split_y, groups=groups)
 
     def get_iterator(self, dataset, training=False):
-        return _WormBatches(
-            dataset, self.batch_size, shuffle=training, generator=self.generator_,
-            net=self,
+        return WormBatches(
+            dataset, self.batch_size, shuffle=training,
+            generator=self.batch_generator_, net=self,
         )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -118,7 +144,7 @@ class _WormNetMixin:
         return (per_row * weights).mean()
 
 
-def _cv_uses_groups(cv):
+def cv_uses_groups(cv):
     """Whether a splitter's ``split`` consumes ``groups`` (GroupKFold does, KFold
     does not), read from sklearn's metadata routing."""
     if isinstance(cv, (numbers.Number, type(None))):
@@ -129,7 +155,7 @@ def _cv_uses_groups(cv):
         return True  # a custom splitter without routing: give it the worms
 
 
-def _worm_split(train_split, worms):
+def worm_split(train_split, worms):
     """``train_split`` with a number of folds or a fraction made worm-grouped.
 
     skorch's ``ValidSplit(5)`` / ``ValidSplit(0.2)`` splits frames (KFold,

@@ -37,7 +37,7 @@ def _n_threads() -> int:
 
 
 @contextlib.contextmanager
-def _torch_threads():
+def torch_threads():
     """Run the enclosed torch work with ``WORMSK_NUM_THREADS`` (default one) intra-op
     threads, then restore the caller's setting.
 

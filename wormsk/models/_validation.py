@@ -6,15 +6,10 @@ import warnings
 
 import numpy as np
 
-from .._utils import (
-    frame_labels,
-    neuron_names,
-    plain,
-    worm_indices,
-)
+from .._utils import frame_labels, neuron_names
 
 
-def _channel_layout(columns):
+def channel_layout(columns):
     """Channels per neuron of ``<NEURON>_<channel>`` column names, or None.
 
     The names must be neuron-major (a neuron's columns adjacent) and every neuron
@@ -36,7 +31,7 @@ def _channel_layout(columns):
     return len(layout) if len(set(layout)) == len(layout) else None
 
 
-def _channels(n_channels, columns):
+def channels(n_channels, columns):
     """``(n_channels, node names or None)`` for the ``n_channels`` parameter.
 
     ``"auto"``: read from ``<NEURON>_<channel>`` column names; one channel per
@@ -47,7 +42,7 @@ def _channels(n_channels, columns):
         return int(n_channels), None
     if columns is None:
         return 1, None
-    found = _channel_layout(columns)
+    found = channel_layout(columns)
     if found is not None:
         return found, None
     parts = [c.rsplit("_", 1) for c in columns]
@@ -74,13 +69,13 @@ def _channels(n_channels, columns):
     return 1, list(columns)
 
 
-def _refuse_one_frame_worms(codes, labels, what):
+def refuse_one_frame_worms(worms, what):
     """Refuse worms of one frame, naming the first: the batch statistics of one
     frame are degenerate (every input gives the same normalized value)."""
-    short = [code for code, pos in worm_indices(codes) if len(pos) < 2]
-    if short:
+    short = np.flatnonzero(worms.lengths < 2)
+    if len(short):
         raise ValueError(
-            f"Worm {labels[short[0]]!r} has only 1 sample (frame); {what} "
+            f"Worm {worms.labels[short[0]]!r} has only 1 sample (frame); {what} "
             "normalizes every batch by the statistics of its worm's frames, which "
             "needs at least 2 frames per worm (one frame would give the same output "
             "whatever its values). Pass more frames of the worm, or use a model "
@@ -88,22 +83,12 @@ def _refuse_one_frame_worms(codes, labels, what):
         )
 
 
-def _column_labels(X):
+def column_labels(X):
     columns = getattr(X, "columns", None)
     return None if columns is None else [str(c) for c in columns]
 
 
-def _worm_codes(worms):
-    """Worm labels in order of first appearance and the integer code of every row."""
-    groups = worm_indices(worms)
-    codes = np.empty(len(worms), dtype=np.int64)
-    for k, (_, pos) in enumerate(groups):
-        codes[pos] = k
-    labels = [plain(w) for w, _ in groups]
-    return labels, codes
-
-
-def _check_finite(Xa, worms, X):
+def check_finite(Xa, worms, X):
     """Refuse NaN or inf in ``Xa``, naming the worm, frames and columns.
 
     A value that is finite in the caller's ``X`` but beyond float32's range
@@ -136,11 +121,11 @@ def _check_finite(Xa, worms, X):
             "summing MLP take as a missing node.)"
         )
     frames = frame_labels(X)
-    columns = _column_labels(X)
+    columns = column_labels(X)
     bad_rows = np.flatnonzero(bad.any(axis=1))
-    worm = worms[bad_rows[0]]
-    in_worm = np.flatnonzero(worms == worm)
-    bad_in_worm = bad_rows[worms[bad_rows] == worm]
+    code = worms.codes[bad_rows[0]]
+    in_worm = worms.rows[code]
+    bad_in_worm = bad_rows[worms.codes[bad_rows] == code]
     if frames is not None:
         labels = frames[bad_in_worm]
         where = f"frames {labels.min()}-{labels.max()}"
@@ -150,14 +135,14 @@ def _check_finite(Xa, worms, X):
     bad_cols = np.flatnonzero(bad[bad_in_worm].any(axis=0))
     names = [columns[c] if columns is not None else f"column {c}" for c in bad_cols]
     shown = ", ".join(map(str, names[:5])) + (" ..." if len(names) > 5 else "")
-    worm = plain(worm)
+    worm = worms.labels[code]
     raise ValueError(
         f"X contains {what}: worm {worm!r}, {where} ({len(bad_in_worm)} "
         f"rows), column(s) {shown}; {int(bad.sum())} such values in all. " + advice
     )
 
 
-def _feature_neurons(estimator, n_features, n_channels):
+def feature_neurons(estimator, n_features, n_channels):
     """Neuron names of the columns (fitted names, else ``n0``, ``n1``, ...)."""
     if getattr(estimator, "_node_names", None):
         return estimator._node_names
@@ -166,7 +151,7 @@ def _feature_neurons(estimator, n_features, n_channels):
     return neuron_names(columns, n_channels)
 
 
-def _absent_neurons(Xa, worms, X, n_channels):
+def absent_neurons(Xa, worms, X, n_channels):
     """Each row's absent neurons, (n_samples, n_neurons) bool, or None if none.
 
     A neuron is absent from a worm when all its channels are NaN in every frame of
@@ -180,15 +165,16 @@ def _absent_neurons(Xa, worms, X, n_channels):
     n = Xa.shape[0]
     node_nan = np.isnan(Xa).reshape(n, -1, n_channels).all(axis=2)
     absent = np.zeros_like(node_nan)
-    for _, pos in worm_indices(worms):
+    for pos in worms.rows:
         absent[pos] = node_nan[pos].all(axis=0)
     cells = np.repeat(absent, n_channels, axis=1)
     if not (finite | cells).all():
-        _check_finite(np.where(cells, 0.0, Xa), worms, X)
+        check_finite(np.where(cells, 0.0, Xa), worms, X)
     empty = absent.all(axis=1)
     if empty.any():
         raise ValueError(
-            f"Worm {plain(worms[np.flatnonzero(empty)[0]])!r} has no recorded "
+            f"Worm {worms.labels[worms.codes[np.flatnonzero(empty)[0]]]!r} has no "
+            "recorded "
             "neuron (all its columns are NaN in every frame); drop it from X."
         )
     return absent if absent.any() else None
