@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import numbers
 import os
 import pickle
 import uuid
@@ -793,11 +792,6 @@ _TORCH_LOAD_ADVICE = ("weights_only", "weights only", "documentation of torch.lo
 class ParameterFileError(pickle.UnpicklingError, ValueError):
     """A file given to ``load_params`` is not a parameter file wormsk loads safely
     (a ``ValueError``, and a ``pickle.UnpicklingError`` as torch's refusal is)."""
-
-
-def _is_real(value):
-    """A real number that is not a bool (True as a learning rate is a mistake)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _torch_optimizers():
