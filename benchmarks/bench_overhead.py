@@ -2,10 +2,11 @@
 
 Both train the same module (the estimator's own freshly initialized network,
 copied) on the same float32 tensors and the same per-worm shuffled batches (the
-plain loop draws them from a copy of the estimator's generator with the same
-algorithm), with Adam and cross-entropy, one torch thread each. The plain loop is
-what one would write by hand: zero_grad, forward, loss, backward, step. The JSON
-records both loss curves; when they agree, both did exactly the same work.
+plain loop calls the estimators' own ``worm_chunks`` with a copy of the
+estimator's batch generator), with Adam and cross-entropy, one torch thread
+each. The plain loop is what one would write by hand: zero_grad, forward, loss,
+backward, step. The JSON records both loss curves; when they agree, both did
+exactly the same work.
 
 Per-epoch time of the estimator is measured between consecutive ``on_epoch_end``
 calls of a callback placed after skorch's own ones, so it includes everything
@@ -41,20 +42,8 @@ from _common import (
 from wormsk.datasets import make_worms
 from wormsk.models import GNNClassifier, MLPClassifier
 
-
-# Kept in sync with tests/test_performance.py::_plain_batches (benchmarks do not
-# import the tests).
-def plain_batches(positions, batch_size, generator):
-    """Per-worm shuffled batches (same algorithm as wormsk's training batches)."""
-    chunks = []
-    for pos in positions:
-        pos = pos[torch.randperm(len(pos), generator=generator)]
-        parts = list(torch.split(pos, batch_size))
-        if len(parts) > 1 and len(parts[-1]) == 1:
-            parts[-2:] = [torch.cat(parts[-2:])]
-        chunks.extend(parts)
-    order = torch.randperm(len(chunks), generator=generator)
-    return [chunks[i] for i in order.tolist()]
+# The estimators' own batching: the plain loop differs only in how it runs them.
+from wormsk.models._data import worm_chunks
 
 
 def plain_fit(module, X, y, worms, epochs, batch_size, lr, generator):
@@ -72,7 +61,7 @@ def plain_fit(module, X, y, worms, epochs, batch_size, lr, generator):
     for _ in range(epochs):
         module.train()
         total = 0.0
-        for rows in plain_batches(positions, batch_size, generator):
+        for rows in worm_chunks(positions, batch_size, generator):
             optimizer.zero_grad()
             loss = criterion(module(Xt[rows]), yt[rows])
             loss.backward()
@@ -89,7 +78,7 @@ def one_round(make, X, y, worms, codes, epochs, plain_first=False):
     est = make(max_epochs=epochs).initialize(X, y)
     module = copy.deepcopy(est.module_)
     generator = torch.Generator()
-    generator.set_state(est.net_.generator_.get_state())
+    generator.set_state(est.net_.batch_generator_.get_state())
     batch_size, lr = est.batch_size, est.lr
     out = {}
 
@@ -165,7 +154,7 @@ def main():
         rows.append({
             "model": name,
             "frames": len(X),
-            "batches/epoch": len(plain_batches(
+            "batches/epoch": len(worm_chunks(
                 [torch.from_numpy(np.flatnonzero(worms == w)) for w in
                  dict.fromkeys(worms)], 256, torch.Generator())),
             "plain epoch s": per_epoch("epochs_plain"),

@@ -32,7 +32,7 @@ from wormsk.models import (
     MLPClassifier,
     MLPRegressor,
 )
-from wormsk.models._base import DOC_URL
+from wormsk.models._estimator import DOC_URL
 from wormsk.preprocessing import PerWormScaler
 
 _STOP = EarlyStopping(monitor="train_loss")  # copied by every fit, never changed
@@ -305,8 +305,8 @@ def test_select_k_best_in_front_of_a_network(rec, cls):
 class _ValidWorms(Callback):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kw):
         base = dataset_train.dataset
-        self.train = set(base.worms[dataset_train.indices])
-        self.valid = set(base.worms[dataset_valid.indices])
+        self.train = set(base.worms.codes[dataset_train.indices])
+        self.valid = set(base.worms.codes[dataset_valid.indices])
 
 
 @pytest.mark.parametrize("cv", [3, 0.34])

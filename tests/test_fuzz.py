@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.models import GNNClassifier, MLPRegressor
-from wormsk.models._base import _WormBatches, _WormDataset
+from wormsk.models._data import WormBatches, WormDataset
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -265,12 +265,12 @@ def test_batches_hold_one_worm_cover_every_row_once_and_follow_the_seed(
     codes = np.repeat(np.arange(len(lengths)), lengths)
     n = len(codes)
     # every row's value is its position, so a batch says which rows it holds
-    dataset = _WormDataset(torch.arange(n, dtype=torch.float32).view(n, 1, 1),
+    dataset = WormDataset(torch.arange(n, dtype=torch.float32).view(n, 1, 1),
                            torch.arange(n), worms=codes)
 
     def epoch(generator):
         return [yb.tolist() for _, yb in
-                _WormBatches(dataset, batch_size, shuffle=True, generator=generator)]
+                WormBatches(dataset, batch_size, shuffle=True, generator=generator)]
 
     generator = torch.Generator().manual_seed(seed)
     epochs = [epoch(generator), epoch(generator)]
@@ -286,16 +286,16 @@ def test_batches_hold_one_worm_cover_every_row_once_and_follow_the_seed(
                     for w in range(len(lengths))}
         assert per_worm == dict(enumerate(lengths))
     # prediction batches: each worm whole, in time order, worms in order
-    ordered = [yb.tolist() for _, yb in _WormBatches(dataset, batch_size, False)]
+    ordered = [yb.tolist() for _, yb in WormBatches(dataset, batch_size, False)]
     assert ordered == [np.flatnonzero(codes == w).tolist() for w in range(len(lengths))]
 
 
 def test_batches_shuffle_frames_within_worms_and_interleave_worms():
     codes = np.repeat(np.arange(3), 40)  # 3 worms x 40 frames, chunks of 4
-    dataset = _WormDataset(torch.zeros(120, 1, 1), torch.arange(120), worms=codes)
+    dataset = WormDataset(torch.zeros(120, 1, 1), torch.arange(120), worms=codes)
     first_owner = set()
     for seed in range(20):
-        batches = [yb.tolist() for _, yb in _WormBatches(
+        batches = [yb.tolist() for _, yb in WormBatches(
             dataset, 4, shuffle=True, generator=torch.Generator().manual_seed(seed))]
         owners = [codes[b[0]] for b in batches]
         first_owner.add(owners[0])

@@ -6,6 +6,7 @@ feed tables of arbitrary width, 1, 3, 5 or 10 unnamed columns, which
 fast settings and an explicit ``n_channels=1``.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from wormsk.models import (
@@ -14,6 +15,12 @@ from wormsk.models import (
     GRURegressor,
     MLPClassifier,
     MLPRegressor,
+)
+
+# sklearn's checks pass numpy tables without worm identity: every call takes its
+# rows as one worm and says so (tested in test_models_estimator.py).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::wormsk.exceptions.WormIdentityWarning"
 )
 
 FAST = dict(n_channels=1, max_epochs=20, batch_size=64, random_state=0)
@@ -39,12 +46,14 @@ ESTIMATORS = [
 _PER_WORM = (
     "Every call normalizes each worm by the statistics of all of its rows passed "
     "(the paper's batch norm without running statistics), so predicting a subset "
-    "of a worm's frames is predicting a different worm; tested in test_models.py "
-    "that results do not depend on batch_size or on the other worms in the call."
+    "of a worm's frames is predicting a different worm; tested in "
+    "test_models_data.py that results do not depend on batch_size or on the other "
+    "worms in the call."
 )
 _ORDER = (
     "Permuting a worm's frames permutes the float32 sums of its batch statistics, "
-    "which changes predictions by about 1e-7 (test_models.py checks 1e-5); the "
+    "which changes predictions by about 1e-7 (test_models_regressors.py checks "
+    "1e-5); the "
     "check demands 1e-9."
 )
 _GRU_ORDER = (

@@ -1,4 +1,6 @@
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from _data import OpLog
 from wormsk.nn import (
     BatchStatNorm,
     GRUForecaster,
+    GRUReadout,
     MarkovForecaster,
     WormGNN,
     WormMLP,
@@ -469,3 +472,58 @@ def test_bad_arguments_and_inputs():
         net(frames().double())
     with pytest.raises(ValueError, match="empty"):
         net(torch.rand(0, N, C))
+
+
+def test_wormsk_nn_imports_only_torch():
+    code = (
+        "import sys, wormsk.nn; "
+        "print(sorted(m for m in ('pandas', 'sklearn', 'skorch', 'scipy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_step_module_is_the_network_of_one_frame():
+    gnn = WormGNN(N, n_outputs=C, hidden_size=8, readout="node")
+    assert gnn.step_module is gnn
+    mlp = WormMLP(N, n_outputs=C, hidden_size=8, readout="node")
+    assert mlp.step_module is mlp
+    assert MarkovForecaster(gnn).step_module is gnn
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MarkovForecaster(WormGNN(N, n_outputs=C, hidden_size=8,
+                                         edges="dynamic", readout="node")),
+        lambda: GRUForecaster(N, hidden_size=8),
+    ],
+)
+def test_start_from_no_change_predicts_the_last_frame(make):
+    torch.manual_seed(0)
+    net = make()
+    assert net.start_from_no_change() is net
+    x = torch.rand(B, N, C)
+    start = x if isinstance(net, MarkovForecaster) else x.unsqueeze(1)
+    out = net(start, horizon=3)
+    torch.testing.assert_close(out, x.unsqueeze(1).expand(-1, 3, -1, -1))
+
+
+def test_gru_readout_reads_the_burn_in_and_checks_it():
+    torch.manual_seed(0)
+    net = GRUReadout(N, C, n_outputs=3, hidden_size=8)
+    frames = torch.rand(30, N, C)
+    rows = torch.randint(0, 30, (B, 4))
+    out = net((frames, rows))
+    assert out.shape == (B, 3)
+    torch.testing.assert_close(net(frames[rows]), out, rtol=0, atol=0)
+    # the output depends on the earlier burn-in frames, not only the last
+    moved = rows.clone()
+    moved[:, 0] = (rows[:, 0] + 1) % 30
+    assert not torch.allclose(net((frames, moved)), out)
+    with pytest.raises(ValueError, match="n_outputs must be a positive integer"):
+        GRUReadout(N, C, n_outputs=0)
+    with pytest.raises(ValueError, match=r"history must have shape"):
+        net(torch.rand(B, N, C))

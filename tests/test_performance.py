@@ -29,6 +29,7 @@ from wormsk.models import (
     MLPClassifier,
     MLPRegressor,
 )
+from wormsk.models._data import worm_chunks
 from wormsk.nn import GRUForecaster, MarkovForecaster, WormGNN, WormMLP
 from wormsk.preprocessing import make_trajectory_targets
 
@@ -45,19 +46,6 @@ def worms():
 # --- fast paths give the reference results -----------------------------------------
 
 
-def _plain_batches(positions, batch_size, generator):
-    """Per-worm shuffled batches, as documented for the estimators' training."""
-    chunks = []
-    for pos in positions:
-        pos = pos[torch.randperm(len(pos), generator=generator)]
-        parts = list(torch.split(pos, batch_size))
-        if len(parts) > 1 and len(parts[-1]) == 1:
-            parts[-2:] = [torch.cat(parts[-2:])]
-        chunks.extend(parts)
-    order = torch.randperm(len(chunks), generator=generator)
-    return [chunks[i] for i in order.tolist()]
-
-
 @pytest.mark.parametrize("cls", [MLPClassifier, GNNClassifier])
 def test_estimator_trains_exactly_like_a_plain_torch_loop(worms, cls):
     # The estimator's in-memory per-worm batching is only a faster way to run the
@@ -67,7 +55,7 @@ def test_estimator_trains_exactly_like_a_plain_torch_loop(worms, cls):
     est = cls(**kw).initialize(X, y)
     module = copy.deepcopy(est.module_)
     generator = torch.Generator()
-    generator.set_state(est.net_.generator_.get_state())
+    generator.set_state(est.net_.batch_generator_.get_state())
     est = cls(**kw).fit(X, y)
 
     codes = np.searchsorted(est.classes_, y)
@@ -80,7 +68,7 @@ def test_estimator_trains_exactly_like_a_plain_torch_loop(worms, cls):
     for _ in range(kw["max_epochs"]):
         module.train()
         total = 0.0
-        for rows in _plain_batches(positions, kw["batch_size"], generator):
+        for rows in worm_chunks(positions, kw["batch_size"], generator):
             optimizer.zero_grad()
             loss = F.cross_entropy(module(x3[rows]), yt[rows])
             loss.backward()

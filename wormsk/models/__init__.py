@@ -5,8 +5,10 @@ Every estimator trains on mini-batches drawn from one worm at a time and predict
 each worm as one batch, so that its batch-statistics normalization treats every
 worm, seen or unseen, by its own statistics. Worm identity comes from the
 DataFrame index level ``worm``, else from a ``groups`` argument, else the input is
-one worm. In a ``Pipeline``, keep the index by asking the transformers for pandas
-output (``PerWormScaler().set_output(transform="pandas")``), or route ``groups``.
+one worm, which every call with more than one row announces with one
+:class:`~wormsk.exceptions.WormIdentityWarning`. In a ``Pipeline``, keep the
+index by asking the transformers for pandas output
+(``PerWormScaler().set_output(transform="pandas")``), or route ``groups``.
 
 Conventions: parameters are checked (sklearn's ``_parameter_constraints``) at the
 start of ``fit``, before the data. ``n_channels="auto"`` reads the channels per

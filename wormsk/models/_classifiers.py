@@ -11,36 +11,33 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 from skorch import NeuralNetClassifier
 
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
-from ._base import (
-    _MISSING_DOC,
-    _ROUTED_DOC,
-    _RUN_DOC,
-    _GraphMixin,
-    _WormEstimator,
-    _WormNetMixin,
-)
+from ._docs import fill_doc
+from ._estimator import WormEstimator
+from ._graph import GraphMixin
+from ._net import WormNetMixin
 
 _AGGREGATIONS = StrOptions({"concat", "sum"})
 
 
-class _ClassifierNet(_WormNetMixin, NeuralNetClassifier):
+class _ClassifierNet(WormNetMixin, NeuralNetClassifier):
     """skorch classifier on per-worm batches (private; labels are class codes)."""
 
 
-class _WormClassifier(ClassifierMixin, _WormEstimator):
+class _WormClassifier(ClassifierMixin, WormEstimator):
     """Label handling, prediction and scoring shared by the classifiers."""
 
     _parameter_constraints: dict = {
-        **_WormEstimator._parameter_constraints,
+        **WormEstimator._parameter_constraints,
         "aggregation": [_AGGREGATIONS],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _criterion = torch.nn.CrossEntropyLoss
+    _net_class = _ClassifierNet
 
     def _encode_y(self, y, n_samples, reset, classes=None):
         y = column_or_1d(y, warn=True)
@@ -132,38 +129,10 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
             f"the saved model's {k} classes. In detail: " + text
         )
 
-    def _make_net(self, module):
-        return _ClassifierNet(
-            module=module,
-            criterion=torch.nn.CrossEntropyLoss,
-            classes=list(range(len(self.classes_))),
-            **self._net_kwargs(),
-        )
+    def _net_params(self):
+        return {**super()._net_params(), "classes": list(range(len(self.classes_)))}
 
-    def fit(self, X, y, groups=None, sample_weight=None):
-        """Train on frames ``X`` with state labels ``y``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            One row per frame, neuron-major columns with ``n_channels`` channels per
-            neuron. A DataFrame's index level ``worm`` gives worm identity.
-        y : array-like of shape (n_samples,)
-            State labels (e.g. strings), at least two distinct.
-        groups : array-like of shape (n_samples,), optional
-            Worm of every row, for numpy input (routed by sklearn's metadata
-            routing); overrides the index. Without either, X is one worm.
-        sample_weight : array-like of shape (n_samples,), optional
-            Weight of every frame in the loss (multiplied by ``class_weight``);
-            routed like ``groups``. The weights do not enter the per-worm batch
-            statistics.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, groups, sample_weight=sample_weight)
-
+    @fill_doc
     def partial_fit(self, X, y, classes=None, groups=None, sample_weight=None):
         """Train one epoch on ``X``, ``y``, continuing the model of earlier calls.
 
@@ -173,16 +142,13 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Frames, with the columns of the first call.
+        %(models_X)s
         y : array-like of shape (n_samples,)
             State labels, all in ``classes``.
         classes : array-like of shape (n_classes,), default=None
             All labels, required on the first call and ignored afterwards.
-        groups : array-like of shape (n_samples,), optional
-            Worm of every row, for numpy input.
-        sample_weight : array-like of shape (n_samples,), optional
-            Weight of every frame in the loss.
+        %(models_groups)s
+        %(models_sample_weight_fit)s
 
         Returns
         -------
@@ -203,67 +169,52 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
                 )
         else:
             classes = None
-        return self._fit(X, y, groups, sample_weight=sample_weight, partial=True,
-                         classes=classes)
+        return self._fit(X, y, groups, method="partial_fit",
+                         sample_weight=sample_weight, partial=True, classes=classes)
 
+    @fill_doc
     def predict_proba(self, X, groups=None):
         """Class probabilities, every worm normalized by its own frames.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Frames of one or more worms (each worm's rows are one batch).
-        groups : array-like of shape (n_samples,), optional
-            Worm of every row, for numpy input.
+        %(models_X)s
+        %(models_groups)s
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        logits = self._forward(X, groups)
+        return self._proba(X, groups, "predict_proba")
+
+    def _proba(self, X, groups, method):
+        logits = self._forward(X, groups, method)
         return torch.softmax(logits.double(), dim=1).cpu().numpy()
 
+    def _predict(self, X, groups, method):
+        proba = self._proba(X, groups, method)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    @fill_doc
     def predict(self, X, groups=None):
         """Most probable state of every frame.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Frames of one or more worms.
-        groups : array-like of shape (n_samples,), optional
-            Worm of every row, for numpy input.
+        %(models_X)s
+        %(models_groups)s
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        proba = self.predict_proba(X, groups)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._predict(X, groups, "predict")
 
-    def score(self, X, y, sample_weight=None, groups=None):
-        """Accuracy of :meth:`predict` on ``X`` against ``y``.
-
-        Labels never seen in ``fit`` count as errors.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Frames.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), optional
-            Weights of the frames.
-        groups : array-like of shape (n_samples,), optional
-            Worm of every row, for numpy input.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self, "net_")
-        return accuracy_score(y, self.predict(X, groups), sample_weight=sample_weight)
+    _metric = staticmethod(accuracy_score)
+    # The estimators' score, not the mixin's: it resolves worm identity.
+    score = WormEstimator.score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -271,127 +222,22 @@ class _WormClassifier(ClassifierMixin, _WormEstimator):
         return tags
 
 
-_COMMON_DOC = """
-    hidden_size : int, default=16
-        Width of every hidden layer (the paper used 12-16 for classification).
-    aggregation : {"concat", "sum"}, default="concat"
-        How the readout combines neurons: concatenation keeps neuron identity.
-    lr : float, default=1e-2
-        Adam learning rate. The paper used 1e-3 for 800 epochs (keeping the best
-        checkpoint); with the larger rate, 10 epochs reach the accuracy of 30 on
-        unseen simulated worms (leave-one-worm-out), at a fraction of the time.
-    max_epochs : int, default=10
-        Training epochs (passes over all frames).
-    batch_size : int, default=256
-        Frames per training batch, every batch drawn from one worm (the paper used
-        600). Prediction runs each worm as one batch regardless. -1: whole worms.
-    optimizer : torch optimizer class or str, default=torch.optim.Adam
-        A name selects that optimizer of ``torch.optim`` (case-insensitive, e.g.
-        ``"adam"``, ``"adamw"``, ``"sgd"``).
-    weight_decay : float, default=0.0
-        L2 penalty passed to the optimizer.
-    n_channels : int or "auto", default="auto"
-        Columns per neuron. ``"auto"``: read from ``<NEURON>_<channel>`` column
-        names (the number of channels of every neuron, e.g. 2 for ``AVAL_trace,
-        AVAL_deriv, ...``); one channel per column, every column a node, for
-        numpy input or other names. An integer fixes it (the width of X must
-        be a multiple).
-    norm : bool, default=True
-        Normalize every block by the statistics of the current batch, i.e. of one
-        worm, in training and prediction alike (the authors' batch norm without
-        running statistics).
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss: ``{label: weight}`` (other classes
-        weigh 1), or ``"balanced"``, ``n_samples / (n_classes * count)`` from the
-        labels of ``fit``. Multiplies ``sample_weight``.
-    train_split : callable or None, default=None
-        Internal validation split. ``None`` (default) trains on everything.
-        ``ValidSplit(5)`` or ``ValidSplit(0.2)`` hold out whole worms
-        (``GroupKFold(5)``, ``GroupShuffleSplit(test_size=0.2)`` on the worms);
-        a ValidSplit of a group splitter (``ValidSplit(GroupKFold(5))``)
-        receives the worm of every row as ``groups``; ``ValidSplit(KFold(5))``
-        splits frames within worms. This enables ``valid_loss`` (and
-        ``valid_acc``) for callbacks such as
-        :class:`skorch.callbacks.EarlyStopping` or ``Checkpoint``.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Added to the private skorch net (copies; the objects passed stay unchanged).
-        A ``Checkpoint`` (or ``TrainEndCheckpoint``) writes into
-        ``<dirname>/<checkpoint_folder_>``, a folder of each fit's own, so fits run
-        in parallel (``GridSearchCV(n_jobs=...)``, a Dask cluster) never share
-        files; ``load_params(checkpoint=...)`` with that Checkpoint reads them.
-    warm_start : bool, default=False
-        If True and already fitted, ``fit`` continues training the same network
-        for ``max_epochs`` more epochs (same columns and classes required).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization and batch shuffling: the same value gives the
-        same predictions, also in another process (with the same
-        ``WORMSK_NUM_THREADS``: other thread counts round differently).
-""" + _RUN_DOC + _ROUTED_DOC
-
-_ATTRIBUTES_DOC = """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        The labels seen in ``fit``.
-    n_features_in_ : int
-        Number of columns of ``X``.
-    feature_names_in_ : ndarray of str
-        Column names, when ``X`` was a DataFrame with string column names.
-    n_channels_ : int
-        Columns per neuron used (``n_channels``, or what ``"auto"`` read).
-    n_neurons_ : int
-        Number of neurons (nodes), ``n_features_in_ / n_channels_``.
-    neuron_names_ : list of str
-        Neuron names from the column names (``"AVAL_trace"`` -> ``"AVAL"``), else
-        ``"n0", "n1", ...``.
-    unseen_neurons_ : list of str
-        Neurons absent from every worm in ``fit``; ignored at prediction.
-    net_ : skorch net
-        The private skorch net that trains the module.
-    module_ : torch.nn.Module
-        The trained network.
-    history_ : skorch.History
-        Training history (``train_loss`` per epoch, ...).
-    checkpoint_folder_ : str
-        Name of this fit's subfolder of every checkpoint's ``dirname``.
-"""
-
-_NOTES_DOC = """
-    Notes
-    -----
-    Training batches hold frames of one worm (worm identity from the DataFrame
-    index level ``worm``, else ``groups``, else one worm); prediction runs each
-    worm as one batch, so results do not depend on ``batch_size`` or on the other
-    worms in the call, but a worm's prediction uses all of its frames passed. Each
-    worm needs at least 2 frames in ``fit``. DataFrame columns at prediction must
-    have the names and order seen in ``fit`` (else a ``ValueError`` names them).
-    Rows of a DataFrame indexed by (``worm``, ``frame``) must not repeat a frame
-    or go back in time within a worm.
-
-    For numpy input inside ``Pipeline``/``GridSearchCV`` with metadata routing
-    enabled, request ``groups`` where it is needed, e.g.
-    ``clf.set_fit_request(groups=True).set_score_request(groups=True)`` (and
-    ``set_predict_request``); without routing, sklearn passes ``groups`` only to
-    the splitter and the estimator sees one worm per call. torch runs with
-    ``WORMSK_NUM_THREADS`` intra-op threads (default 1) during ``fit`` and
-    prediction (see the threads note in :mod:`wormsk.models`).
-""" + _MISSING_DOC
-
-
+@fill_doc
 class MLPClassifier(_WormClassifier):
-    __doc__ = (
-        """The paper's structure-agnostic MLP classifier of behavioural states.
+    """The paper's structure-agnostic MLP classifier of behavioural states.
 
     Each frame is a set of neurons with ``n_channels`` features; a shared node
     encoder embeds every neuron, the embeddings are concatenated (or summed), and a
     two-layer MLP and a linear head give the class logits (cross-entropy loss).
 
     Parameters
-    ----------"""
-        + _COMMON_DOC
-        + _ATTRIBUTES_DOC
-        + _NOTES_DOC
-        + """
+    ----------
+    %(models_hidden_size_classifier)s
+    %(models_aggregation_classifier)s
+    %(models_classifier_parameters)s
+
+    %(models_classifier_sections)s
+
     Examples
     --------
     >>> from wormsk.datasets import make_worms
@@ -401,10 +247,10 @@ class MLPClassifier(_WormClassifier):
     >>> clf.predict_proba(X).shape[0] == len(X)
     True
     """
-    )
 
     def __init__(
         self,
+        *,
         hidden_size=16,
         aggregation="concat",
         lr=1e-2,
@@ -424,24 +270,7 @@ class MLPClassifier(_WormClassifier):
         interrupt="raise",
         **kwargs,
     ):
-        self.hidden_size = hidden_size
-        self.aggregation = aggregation
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.n_channels = n_channels
-        self.norm = norm
-        self.class_weight = class_weight
-        self.train_split = train_split
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.interrupt = interrupt
-        self._set_routed(kwargs)
+        self._store(locals())
 
     _missing_nodes = "sum"
 
@@ -457,14 +286,9 @@ class MLPClassifier(_WormClassifier):
         )
 
 
-class GNNClassifier(_GraphMixin, _WormClassifier):
-    _parameter_constraints: dict = {
-        **_WormClassifier._parameter_constraints,
-        **_GraphMixin._parameter_constraints,
-    }
-
-    __doc__ = (
-        """The paper's graph neural network classifier of behavioural states.
+@fill_doc
+class GNNClassifier(GraphMixin, _WormClassifier):
+    """The paper's graph neural network classifier of behavioural states.
 
     Every frame is a graph of neurons. An edge encoder infers a weighted adjacency
     in (0, 1) between all ordered pairs of neurons from their activity (one graph
@@ -473,22 +297,18 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
     then a readout over the nodes and a linear head give the class logits.
 
     Parameters
-    ----------"""
-        + _COMMON_DOC
-        + """    edges : {"static", "dynamic"}, default="static"
+    ----------
+    %(models_hidden_size_classifier)s
+    %(models_aggregation_classifier)s
+    edges : {"static", "dynamic"}, default="static"
         ``"static"``: one inferred graph per batch (edge embeddings averaged over
         its frames, i.e. over one worm); ``"dynamic"``: one graph per frame.
         Ignored when ``adjacency`` is given.
-    adjacency : array-like of shape (n_neurons, n_neurons) or DataFrame, default=None
-        A fixed graph instead of an inferred one; ``adjacency[i, j]`` weighs the
-        message from neuron j to neuron i. A DataFrame labelled by neuron names
-        (e.g. from :func:`wormsk.datasets.load_connectome`) is aligned to the
-        neurons of ``X`` by name when ``X`` has named columns; an array is taken
-        in column order.
-"""
-        + _ATTRIBUTES_DOC
-        + _NOTES_DOC
-        + """
+    %(models_adjacency)s
+    %(models_classifier_parameters)s
+
+    %(models_classifier_sections)s
+
     Examples
     --------
     >>> from wormsk.datasets import make_worms
@@ -501,10 +321,15 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
     >>> graphs["sim0"].shape
     (15, 15)
     """
-    )
+
+    _parameter_constraints: dict = {
+        **_WormClassifier._parameter_constraints,
+        **GraphMixin._parameter_constraints,
+    }
 
     def __init__(
         self,
+        *,
         hidden_size=16,
         aggregation="concat",
         edges="static",
@@ -526,26 +351,7 @@ class GNNClassifier(_GraphMixin, _WormClassifier):
         interrupt="raise",
         **kwargs,
     ):
-        self.hidden_size = hidden_size
-        self.aggregation = aggregation
-        self.edges = edges
-        self.adjacency = adjacency
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.n_channels = n_channels
-        self.norm = norm
-        self.class_weight = class_weight
-        self.train_split = train_split
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.interrupt = interrupt
-        self._set_routed(kwargs)
+        self._store(locals())
 
     _missing_nodes = "always"
 

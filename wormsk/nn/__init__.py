@@ -12,10 +12,16 @@ and :class:`MarkovForecaster`: its values are never read.
 - :class:`MarkovForecaster`: x_{k+1} = x_k + tanh(step(x_k)) rollouts with scheduled
   sampling.
 - :class:`GRUForecaster`: the recurrent variant with a burn-in.
+- :class:`GRUReadout`: the recurrent encoder with one output vector per row (direct
+  regression).
 """
 
 from ._blocks import BatchStatNorm, MLPBlock, init_weights
 from ._forecast import GRUForecaster, MarkovForecaster
+
+# GRURegressor's network for direct targets; it joins __all__ once docs/api.rst
+# lists it.
+from ._forecast import GRUReadout as GRUReadout
 from ._gnn import EdgeEncoder, WormGNN
 from ._mlp import WormMLP
 

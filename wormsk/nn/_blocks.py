@@ -3,11 +3,11 @@ batch-statistics normalization, weight initialization and input checks."""
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .._utils import check_positive_int
 
 __all__ = ["BatchStatNorm", "MLPBlock", "init_weights"]
 
@@ -179,18 +179,21 @@ def init_weights(module: nn.Module) -> nn.Module:
 
 # --- argument and input checks (shared; private) ---------------------------------
 
-# One check for the whole package (it accepts numpy integers); the networks import
-# it from here under its private name.
-_check_positive_int = check_positive_int
+def check_positive_int(value, name: str) -> int:
+    """``value`` as a plain ``int`` (torch refuses numpy integers, which a parameter
+    grid hands out), or a ``ValueError`` unless it is an integer >= 1 (not a bool)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
 
 
-def _check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
     return value
 
 
-def _check_frames(
+def check_frames(
     x, n_neurons: int, n_channels: int, name: str = "x", leading: int = 1
 ) -> torch.Tensor:
     """Check a float32 tensor of shape (*lead, n_neurons, n_channels)."""
@@ -214,7 +217,7 @@ def _check_frames(
     return x
 
 
-def _node_mask(x: torch.Tensor, mask, name: str = "mask"):
+def node_mask(x: torch.Tensor, mask, name: str = "mask"):
     """(x with absent nodes set to 0, mask) for frames ``x`` (B, N, C).
 
     ``mask`` (B, N) bool marks present nodes; None derives it from ``x``: a node
@@ -247,7 +250,7 @@ def _node_mask(x: torch.Tensor, mask, name: str = "mask"):
     return torch.where(mask.unsqueeze(-1), x, 0.0), mask
 
 
-def _present_sum(z: torch.Tensor, mask) -> torch.Tensor:
+def present_sum(z: torch.Tensor, mask) -> torch.Tensor:
     """Sum over nodes of (B, N, F), scaled by N / present nodes when some are absent.
 
     That is N times the mean over present nodes: the plain sum when all are

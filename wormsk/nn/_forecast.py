@@ -9,17 +9,17 @@ from torch import nn
 
 from ._blocks import (
     MLPBlock,
-    _check_frames,
-    _check_positive_int,
-    _node_mask,
+    check_frames,
+    check_positive_int,
     init_weights,
+    node_mask,
 )
 
-__all__ = ["MarkovForecaster", "GRUForecaster"]
+__all__ = ["GRUForecaster", "GRUReadout", "MarkovForecaster"]
 
 
 def _check_rollout_args(horizon, targets, teacher_prob, batch, n_neurons, n_channels):
-    horizon = _check_positive_int(horizon, "horizon")
+    horizon = check_positive_int(horizon, "horizon")
     if isinstance(teacher_prob, bool) or not isinstance(teacher_prob, (int, float)):
         raise ValueError(
             f"teacher_prob must be a number in [0, 1]; got {teacher_prob!r}."
@@ -33,7 +33,7 @@ def _check_rollout_args(horizon, targets, teacher_prob, batch, n_neurons, n_chan
                 f"shape (batch, horizon, n_neurons, n_channels) are required."
             )
         return horizon
-    _check_frames(targets, n_neurons, n_channels, name="targets", leading=2)
+    check_frames(targets, n_neurons, n_channels, name="targets", leading=2)
     if targets.shape[0] != batch or targets.shape[1] < horizon - 1:
         raise ValueError(
             f"targets must have shape ({batch}, horizon={horizon}, {n_neurons}, "
@@ -51,7 +51,31 @@ def _teacher_forced(teacher_prob: float, generator) -> bool:
     return bool(torch.rand((), generator=generator) < teacher_prob)
 
 
-class MarkovForecaster(nn.Module):
+class _Rollout(nn.Module):
+    """What the forecasters share: the start as "no change"."""
+
+    def start_from_no_change(self):
+        """Zero the output head, so that the rollout starts as "no change".
+
+        The step x + tanh(head(.)) then predicts x_{t+1} = x_t before training,
+        the strong baseline for smooth calcium traces, and learns the changes from
+        there (the authors' bias of 0.1 would start every rollout drifting).
+        Measured on simulated worms, this lowered the 1-step error on unseen worms
+        below that of no change for the GNN, which it did not reach with the
+        default initialization.
+
+        Returns
+        -------
+        self : module
+        """
+        head = self.step_module.head
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.zero_()
+        return self
+
+
+class MarkovForecaster(_Rollout):
     """Markovian rollout x_{k+1} = x_k + tanh(step(x_k)) with scheduled sampling.
 
     Parameters
@@ -86,6 +110,11 @@ class MarkovForecaster(nn.Module):
         self.step = step
         self.n_neurons = step.n_neurons
         self.n_channels = step.n_channels
+
+    @property
+    def step_module(self) -> nn.Module:
+        """The network that maps one frame (B, N, C) to its update: ``step``."""
+        return self.step
 
     def forward(
         self,
@@ -122,11 +151,11 @@ class MarkovForecaster(nn.Module):
         Y : tensor of shape (B, horizon, N, C)
             Predicted frames x_{t+1}, ..., x_{t+horizon}; NaN for absent neurons.
         """
-        _check_frames(x0, self.n_neurons, self.n_channels, name="x0")
+        check_frames(x0, self.n_neurons, self.n_channels, name="x0")
         horizon = _check_rollout_args(
             horizon, targets, teacher_prob, x0.shape[0], self.n_neurons, self.n_channels
         )
-        _, mask = _node_mask(x0, mask, name="mask")
+        _, mask = node_mask(x0, mask, name="mask")
         keep = None if mask is None else mask.unsqueeze(-1)
         # The step always gets the mask: a prediction that overflowed to NaN is
         # an error to report, never a neuron to take as absent.
@@ -144,7 +173,7 @@ class MarkovForecaster(nn.Module):
         return torch.stack(preds, dim=1)
 
 
-class GRUForecaster(nn.Module):
+class GRUForecaster(_Rollout):
     """Recurrent forecaster: frame encoder, GRU over a burn-in, residual rollout.
 
     Each frame (N*C values) is encoded by an MLP block (Linear-ELU-Linear-ELU, then
@@ -180,15 +209,20 @@ class GRUForecaster(nn.Module):
         norm: bool = True,
     ) -> None:
         super().__init__()
-        self.n_neurons = _check_positive_int(n_neurons, "n_neurons")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
-        self.hidden_size = h = _check_positive_int(hidden_size, "hidden_size")
+        self.n_neurons = check_positive_int(n_neurons, "n_neurons")
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.hidden_size = h = check_positive_int(hidden_size, "hidden_size")
         self.norm = bool(norm)
         width = self.n_neurons * self.n_channels
         self.encoder = MLPBlock(width, h, h, norm)
         self.gru = nn.GRU(h, h, batch_first=True)
         self.head = nn.Linear(h, width)
         init_weights(self)
+
+    @property
+    def step_module(self) -> nn.Module:
+        """The network of one step: this module itself."""
+        return self
 
     def forward(
         self,
@@ -237,6 +271,61 @@ class GRUForecaster(nn.Module):
         return torch.stack(preds, dim=1)
 
 
+class GRUReadout(nn.Module):
+    """GRU over a burn-in, then a linear head: one output vector per row.
+
+    The direct (non-forecast) counterpart of :class:`GRUForecaster`, with the same
+    encoder (one MLP block per frame, batch statistics over the frames of one time
+    step), so that a GRU model regresses any target, not only the next frames.
+
+    Parameters
+    ----------
+    n_neurons, n_channels : int
+        Neurons N and channels per neuron C.
+    n_outputs : int
+        Width of the output.
+    hidden_size, norm
+        As for :class:`GRUForecaster` (default 64, True).
+
+    Examples
+    --------
+    >>> import torch
+    >>> GRUReadout(15, 2, n_outputs=3)(torch.rand(8, 4, 15, 2)).shape
+    torch.Size([8, 3])
+    """
+
+    def __init__(
+        self,
+        n_neurons: int,
+        n_channels: int,
+        n_outputs: int,
+        hidden_size: int = 64,
+        norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.n_neurons, self.n_channels, self.n_outputs, h = (
+            check_positive_int(value, name) for value, name in (
+                (n_neurons, "n_neurons"), (n_channels, "n_channels"),
+                (n_outputs, "n_outputs"), (hidden_size, "hidden_size"))
+        )
+        self.encoder = MLPBlock(self.n_neurons * self.n_channels, h, h, norm)
+        self.gru = nn.GRU(h, h, batch_first=True)
+        self.head = nn.Linear(h, self.n_outputs)
+        init_weights(self)
+
+    def forward(
+        self, history: torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
+        """Burn-in ``history`` (B, L, N, C), or a (frames, rows) pair as in
+        :meth:`GRUForecaster.forward`, -> (B, n_outputs)."""
+        step, _, n_burn = _burn_in(history, self.n_neurons, self.n_channels)
+        state = None
+        for k in range(n_burn):
+            encoded = self.encoder(step(k).flatten(1)).unsqueeze(1)
+            _, state = self.gru(encoded, state)
+        return self.head(state[-1])
+
+
 def _burn_in(history, n_neurons: int, n_channels: int):
     """(frame of burn-in step k, B, L) for a (B, L, N, C) tensor or a
     (frames, rows) pair; checks shapes."""
@@ -247,7 +336,7 @@ def _burn_in(history, n_neurons: int, n_channels: int):
                 f"{len(history)}."
             )
         frames, rows = history
-        _check_frames(frames, n_neurons, n_channels, "frames")
+        check_frames(frames, n_neurons, n_channels, "frames")
         if (
             not isinstance(rows, torch.Tensor)
             or rows.dtype != torch.long
@@ -264,5 +353,5 @@ def _burn_in(history, n_neurons: int, n_channels: int):
                 f"rows must be positions into frames (0 to {frames.shape[0] - 1})."
             )
         return (lambda k: frames[rows[:, k]]), rows.shape[0], rows.shape[1]
-    _check_frames(history, n_neurons, n_channels, "history", leading=2)
+    check_frames(history, n_neurons, n_channels, "history", leading=2)
     return (lambda k: history[:, k]), history.shape[0], history.shape[1]

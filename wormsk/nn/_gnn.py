@@ -11,12 +11,12 @@ from torch.autograd.function import once_differentiable
 
 from ._blocks import (
     MLPBlock,
-    _check_choice,
-    _check_frames,
-    _check_positive_int,
-    _node_mask,
-    _present_sum,
+    check_choice,
+    check_frames,
+    check_positive_int,
     init_weights,
+    node_mask,
+    present_sum,
 )
 
 __all__ = ["WormGNN", "EdgeEncoder"]
@@ -268,7 +268,7 @@ class EdgeEncoder(nn.Module):
         Absent neurons (``mask`` False, by default all channels NaN) are left out
         of the node statistics; logits of pairs touching them are NaN.
         """
-        x, mask = _node_mask(x, mask)
+        x, mask = node_mask(x, mask)
         logits = self.pair_logits(*self.pair_inputs(x, mask), static, pair_budget)
         return _absent_pairs(logits, mask)
 
@@ -350,15 +350,15 @@ class WormGNN(nn.Module):
         pair_budget: int = DEFAULT_PAIR_BUDGET,
     ) -> None:
         super().__init__()
-        self.n_neurons = n = _check_positive_int(n_neurons, "n_neurons")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
-        self.n_outputs = _check_positive_int(n_outputs, "n_outputs")
-        self.hidden_size = h = _check_positive_int(hidden_size, "hidden_size")
-        self.edges = _check_choice(edges, "edges", ("static", "dynamic"))
-        self.aggregation = _check_choice(aggregation, "aggregation", ("concat", "sum"))
-        self.readout = _check_choice(readout, "readout", ("graph", "node"))
+        self.n_neurons = n = check_positive_int(n_neurons, "n_neurons")
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
+        self.hidden_size = h = check_positive_int(hidden_size, "hidden_size")
+        self.edges = check_choice(edges, "edges", ("static", "dynamic"))
+        self.aggregation = check_choice(aggregation, "aggregation", ("concat", "sum"))
+        self.readout = check_choice(readout, "readout", ("graph", "node"))
         self.norm = bool(norm)
-        self.pair_budget = _check_positive_int(pair_budget, "pair_budget")
+        self.pair_budget = check_positive_int(pair_budget, "pair_budget")
 
         self.node = MLPBlock(n_channels, h, h, norm)
         if adjacency is None:
@@ -375,6 +375,12 @@ class WormGNN(nn.Module):
             self.mlp = MLPBlock(2 * h, h, h, norm)
         self.head = nn.Linear(h, n_outputs)
         init_weights(self)
+
+    @property
+    def step_module(self) -> nn.Module:
+        """The network that maps one frame (B, N, C): this module itself (a
+        forecaster's is its ``step``)."""
+        return self
 
     def _adjacency(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         if self.edge_encoder is None:
@@ -435,8 +441,8 @@ class WormGNN(nn.Module):
             message from neuron j to neuron i. Rows and columns of absent neurons
             are NaN (for a single graph: of neurons absent from every frame).
         """
-        _check_frames(x, self.n_neurons, self.n_channels)
-        x, mask = _node_mask(x, mask)
+        check_frames(x, self.n_neurons, self.n_channels)
+        x, mask = node_mask(x, mask)
         if self.edge_encoder is None:
             adj = self.adjacency.unsqueeze(0).clone()
         else:
@@ -465,10 +471,10 @@ class WormGNN(nn.Module):
             ``infer_adjacency(x, mask).mean(0)``; NaN rows and columns for neurons
             absent from every frame.
         """
-        _check_frames(x, self.n_neurons, self.n_channels)
+        check_frames(x, self.n_neurons, self.n_channels)
         if self.edges == "static" or self.edge_encoder is None:
             return self.infer_adjacency(x, mask)[0]
-        x, mask = _node_mask(x, mask)
+        x, mask = node_mask(x, mask)
         total = x.new_zeros(self.n_neurons, self.n_neurons)
         for _, adj in self._frame_chunks(*self.edge_encoder.pair_inputs(x, mask)):
             total += adj.sum(dim=0)
@@ -482,15 +488,15 @@ class WormGNN(nn.Module):
         ``mask`` (B, N) bool marks present neurons; by default a neuron whose
         channels are all NaN is absent (see the class notes on missing nodes).
         """
-        _check_frames(x, self.n_neurons, self.n_channels)
-        x, mask = _node_mask(x, mask)
+        check_frames(x, self.n_neurons, self.n_channels)
+        x, mask = node_mask(x, mask)
         v = self.node(x, mask)  # (B, N, h), 0 at absent nodes
         m = self.message(self._aggregate(x, v, mask), mask)
         z = torch.cat([v, m], dim=-1)  # (B, N, 2h)
         if self.readout == "node":
             out = self.head(self.mlp(z, mask))
             return out if mask is None else torch.where(mask.unsqueeze(-1), out, 0.0)
-        z = z.flatten(1) if self.aggregation == "concat" else _present_sum(z, mask)
+        z = z.flatten(1) if self.aggregation == "concat" else present_sum(z, mask)
         return self.head(self.mlp(z))
 
 

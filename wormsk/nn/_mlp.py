@@ -7,12 +7,12 @@ from torch import nn
 
 from ._blocks import (
     MLPBlock,
-    _check_choice,
-    _check_frames,
-    _check_positive_int,
-    _node_mask,
-    _present_sum,
+    check_choice,
+    check_frames,
+    check_positive_int,
     init_weights,
+    node_mask,
+    present_sum,
 )
 
 __all__ = ["WormMLP"]
@@ -68,12 +68,12 @@ class WormMLP(nn.Module):
         norm: bool = True,
     ) -> None:
         super().__init__()
-        self.n_neurons = _check_positive_int(n_neurons, "n_neurons")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
-        self.n_outputs = _check_positive_int(n_outputs, "n_outputs")
-        self.hidden_size = h = _check_positive_int(hidden_size, "hidden_size")
-        self.aggregation = _check_choice(aggregation, "aggregation", ("concat", "sum"))
-        self.readout = _check_choice(readout, "readout", ("graph", "node"))
+        self.n_neurons = check_positive_int(n_neurons, "n_neurons")
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
+        self.hidden_size = h = check_positive_int(hidden_size, "hidden_size")
+        self.aggregation = check_choice(aggregation, "aggregation", ("concat", "sum"))
+        self.readout = check_choice(readout, "readout", ("graph", "node"))
         self.norm = bool(norm)
 
         self.encoder = MLPBlock(n_channels, h, h, norm)
@@ -82,6 +82,12 @@ class WormMLP(nn.Module):
         head_width = n_outputs * (n_neurons if readout == "node" else 1)
         self.head = nn.Linear(h, head_width)
         init_weights(self)
+
+    @property
+    def step_module(self) -> nn.Module:
+        """The network that maps one frame (B, N, C): this module itself (a
+        forecaster's is its ``step``)."""
+        return self
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None
@@ -94,8 +100,8 @@ class WormMLP(nn.Module):
         statistics, and their values are never read; their node outputs are 0.
         ``aggregation="concat"`` gives every neuron a fixed slot and refuses them.
         """
-        _check_frames(x, self.n_neurons, self.n_channels)
-        x, mask = _node_mask(x, mask)
+        check_frames(x, self.n_neurons, self.n_channels)
+        x, mask = node_mask(x, mask)
         if mask is not None and self.aggregation == "concat":
             absent = (~mask).any(dim=0).nonzero().flatten().tolist()
             raise ValueError(
@@ -104,7 +110,7 @@ class WormMLP(nn.Module):
                 "aggregation='sum', a WormGNN, or fill the values in beforehand."
             )
         z = self.encoder(x, mask)
-        z = z.flatten(1) if self.aggregation == "concat" else _present_sum(z, mask)
+        z = z.flatten(1) if self.aggregation == "concat" else present_sum(z, mask)
         out = self.head(self.mlp(z))
         if self.readout == "node":
             out = out.view(x.shape[0], self.n_neurons, self.n_outputs)
