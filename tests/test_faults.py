@@ -344,8 +344,8 @@ sys.stdout.write(out.astype(np.float64).tobytes().hex())
 
 def test_same_predictions_in_two_separate_processes(rec, monkeypatch):
     # The documented promise: same random_state and same WORMSK_NUM_THREADS give
-    # identical results in another process (test_models.py checks the default of
-    # one thread; here two, where this machine has them).
+    # identical results in another process (test_models_estimator.py checks the
+    # default of one thread; here two, where this machine has them).
     threads = str(min(2, len(os.sched_getaffinity(0))))
     monkeypatch.setenv("WORMSK_NUM_THREADS", threads)
     X, y = rec

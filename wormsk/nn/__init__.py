@@ -17,11 +17,7 @@ and :class:`MarkovForecaster`: its values are never read.
 """
 
 from ._blocks import BatchStatNorm, MLPBlock, init_weights
-from ._forecast import GRUForecaster, MarkovForecaster
-
-# GRURegressor's network for direct targets; it joins __all__ once docs/api.rst
-# lists it.
-from ._forecast import GRUReadout as GRUReadout
+from ._forecast import GRUForecaster, GRUReadout, MarkovForecaster
 from ._gnn import EdgeEncoder, WormGNN
 from ._mlp import WormMLP
 
@@ -29,6 +25,7 @@ __all__ = [
     "BatchStatNorm",
     "EdgeEncoder",
     "GRUForecaster",
+    "GRUReadout",
     "MLPBlock",
     "MarkovForecaster",
     "WormGNN",
