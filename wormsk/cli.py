@@ -848,7 +848,7 @@ def reproduce(
 
     stream = stream if stream is not None else sys.stdout
     progress = progress if progress is not None else Progress()
-    p = ex._preset(preset)
+    p = ex.get_preset(preset)
     unknown = sorted(set(experiments) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"Unknown experiment(s) {unknown}; choose from {EXPERIMENTS}.")
@@ -949,7 +949,7 @@ def _reproduce_into(
                 fr_kw["estimators"] = ex.default_classifiers(
                     ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
                 )
-            scores = ex.forward_reverse(data, **fr_kw, **common)
+            scores = ex.forward_reverse(data, **fr_kw, **common).scores
             save("forward_reverse_scores", scores)
             summary, display = _accuracy_tables("forward-reverse", scores, real)
             save("forward_reverse_summary", summary)
@@ -963,7 +963,7 @@ def _reproduce_into(
                     f"{_baseline_note(_state_shares(data.target, 'fwd_rev'), scores)}"
                     "\n")  # fmt: skip
         if "seven-states" in experiments:
-            scores = ex.seven_states_seen(data, **common)
+            scores = ex.seven_states_seen(data, **common).scores
             save("seven_states_scores", scores)
             summary, display = _accuracy_tables("seven-states", scores, real)
             save("seven_states_summary", summary)
@@ -974,15 +974,14 @@ def _reproduce_into(
                     f"{_baseline_note(shares, scores)}"
                     "\n")  # fmt: skip
         if "four-states" in experiments:
-            scores, confusion = ex.four_states_unseen(
-                data, return_confusion=True, **common
-            )
+            res = ex.four_states_unseen(data, **common)
+            scores, confusion = res.scores, res.confusion
             shares = _state_shares(data.target, "four")
             if cross_test is not None:
-                cscores, cconf = ex.four_states_unseen(
-                    cross_train, test_data=cross_test, train_sizes=[],
-                    return_confusion=True, **common,
+                cres = ex.four_states_unseen(
+                    cross_train, test_data=cross_test, train_sizes=[], **common,
                 )  # fmt: skip
+                cscores, cconf = cres.scores, cres.confusion
                 scores = pd.concat([scores, cscores], ignore_index=True)
                 confusion = pd.concat([confusion, cconf], ignore_index=True)
             save("four_states_scores", scores)
@@ -1012,9 +1011,11 @@ def _reproduce_into(
             )  # fmt: skip
         if "trajectory" in experiments:
             if cross_test is not None:
-                errors = ex.trajectory(cross_train, test_data=cross_test, **common)
+                errors = ex.trajectory(
+                    cross_train, test_data=cross_test, **common
+                ).scores
             else:
-                errors = ex.trajectory(data, **common)
+                errors = ex.trajectory(data, **common).scores
             save("trajectory_errors", errors)
             # The paper's forecast errors are for Nichols worms never seen in
             # training; a within-Kato run is not comparable with them.
