@@ -19,7 +19,7 @@ from ._presets import Preset, get_preset
 from ._runner import (
     ProgressCallback,
     Split,
-    Test,
+    HeldOut,
     accuracy,
     check_estimators,
     confusion,
@@ -343,7 +343,7 @@ def four_states_unseen(
         check_same_columns(X_all, X_t)
         X_te, y_te = task_labels(X_t, y_t, "four")
         known = np.isin(y_te, np.unique(y4))
-        cross = Test(
+        cross = HeldOut(
             X=X_te.iloc[np.flatnonzero(known)],
             y=y_te[known],
             per_worm=True,

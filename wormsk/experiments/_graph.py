@@ -16,12 +16,12 @@ from ._classification import SCORE_COLUMNS
 from ._data import task_labels, worms_of
 from ._estimators import connectome_adjacency, default_classifiers, split_known_neurons
 from ._presets import Preset, get_preset
-from ._runner import Outcome, ProgressCallback, Split, Test, accuracy, run, tidy
+from ._runner import Outcome, ProgressCallback, Split, HeldOut, accuracy, run, tidy
 
 __all__ = ["inferred_graph"]
 
 
-def graphs_and_labels(estimator, test: Test):
+def graphs_and_labels(estimator, test: HeldOut):
     """``predict`` of the runner: the inferred graphs of the test worms, and labels."""
     if isinstance(estimator, Pipeline):
         # The preprocessing steps, then the final GNN asked for its graph.
@@ -118,7 +118,7 @@ def inferred_graph(
     train = np.flatnonzero(~is_test if unseen else is_test)
     test = np.flatnonzero(is_test)
     split = Split(
-        X.iloc[train], y[train], (Test(X.iloc[test], y[test]),),
+        X.iloc[train], y[train], (HeldOut(X.iloc[test], y[test]),),
         {"evaluation": "unseen" if unseen else "seen", "split": 0,
          "n_train_worms": len(worms_of(X.iloc[train])),
          "train_worms": ",".join(map(str, worms_of(X.iloc[train])))},

@@ -17,7 +17,7 @@ from ._classification import SCORE_COLUMNS, classification_scores
 from ._data import names_of, task_labels, worms_of
 from ._estimators import default_classifiers
 from ._presets import Preset, get_preset
-from ._runner import ProgressCallback, Split, Test, check_estimators, cv_splits
+from ._runner import ProgressCallback, Split, HeldOut, check_estimators, cv_splits
 
 __all__ = ["missing_neurons"]
 
@@ -175,7 +175,7 @@ def missing_neurons(
         for f in fractions:
             names = sorted({n for w in worms for n in lost[w][f]})
             tests.append(
-                Test(
+                HeldOut(
                     X=without(test.X, {w: lost[w][f] for w in worms}),
                     y=test.y,
                     rows=test.rows,

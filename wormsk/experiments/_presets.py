@@ -31,14 +31,14 @@ class Preset:
     traj_teacher_forcing_epochs : int
         Epochs over which scheduled sampling decays to fully self-fed rollouts.
     traj_max_splits : int or None
-        Test worms evaluated in the trajectory experiment (``None``: every worm).
+        HeldOut worms evaluated in the trajectory experiment (``None``: every worm).
     horizon, train_horizon : int
         Forecast steps evaluated (16) and rolled out in training (8).
     missing_fractions : tuple of float
         Shares of each test worm's identified neurons removed in
         :func:`~wormsk.experiments.missing_neurons`.
     missing_max_splits : int or None
-        Test worms evaluated there (``None``: every worm in turn).
+        HeldOut worms evaluated there (``None``: every worm in turn).
 
     Examples
     --------

@@ -31,7 +31,7 @@ ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True, eq=False)
-class Test:
+class HeldOut:
     """Rows a fitted model predicts, and the truth of those it is scored on.
 
     ``X`` is what the model sees (e.g. the test worms' whole recordings, so that
@@ -64,7 +64,7 @@ class Split:
 
     X: pd.DataFrame
     y: np.ndarray | None
-    tests: tuple[Test, ...]
+    tests: tuple[HeldOut, ...]
     meta: dict
     key: Hashable | None = None
 
@@ -75,13 +75,13 @@ class Outcome:
 
     model: str
     split: Split
-    test: Test
+    test: HeldOut
     prediction: object
     fit_time: float
     estimator: object = None
 
 
-def predict(estimator, test: Test):
+def predict(estimator, test: HeldOut):
     """The default ``predict`` of :func:`run`: ``estimator.predict(test.X)``."""
     return estimator.predict(test.X)
 
@@ -205,7 +205,7 @@ def cv_splits(
     out = []
     for k, (train, test) in enumerate(found):
         context = np.flatnonzero(np.isin(groups, pd.unique(groups[test])))
-        scored = Test(
+        scored = HeldOut(
             X=X.iloc[context],
             y=y[test],
             rows=np.searchsorted(context, test),

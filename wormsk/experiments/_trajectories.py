@@ -21,7 +21,7 @@ from ._runner import (
     Outcome,
     ProgressCallback,
     Split,
-    Test,
+    HeldOut,
     check_estimators,
     run,
     tidy,
@@ -41,7 +41,7 @@ def _scaled_trajectories(X: pd.DataFrame, horizon: int):
     return X_t, np.asarray(Y, dtype=np.float32)
 
 
-def step_errors(estimator, test: Test) -> tuple[np.ndarray, np.ndarray]:
+def step_errors(estimator, test: HeldOut) -> tuple[np.ndarray, np.ndarray]:
     """``predict`` of the runner: per-step (MAE, MSE) of the rolled-out forecast.
 
     Computed in the worker, so the forecasts themselves never travel back.
@@ -139,7 +139,7 @@ def trajectory(
     if test_data is not None:
         X_test, _ = recording_table(test_data)
         check_same_columns(X, X_test)
-        tests = [(worms, Test(*_scaled_trajectories(X_test, p.horizon)))]
+        tests = [(worms, HeldOut(*_scaled_trajectories(X_test, p.horizon)))]
     else:
         if len(worms) < 2:
             raise ValueError(
@@ -149,7 +149,7 @@ def trajectory(
         for test_worm in worms[: p.traj_max_splits]:
             rows = np.flatnonzero(worm_of_row == test_worm)
             train_worms = [w for w in worms if w != test_worm]
-            tests.append((train_worms, Test(X_t.iloc[rows], Y[rows])))
+            tests.append((train_worms, HeldOut(X_t.iloc[rows], Y[rows])))
     splits, still = [], []
     for j, (train_worms, test) in enumerate(tests):
         for training, chosen in ((ALL, train_worms), (ONE, train_worms[:1])):
