@@ -5,7 +5,7 @@ from sklearn.dummy import DummyClassifier
 
 from wormsk import experiments as ex
 from wormsk.datasets import make_worms
-from wormsk.experiments._runner import Split, HeldOut, accuracy, run, tidy
+from wormsk.experiments._runner import HeldOut, Split, accuracy, run, tidy
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from ._data import check_same_columns, names_of, task_labels, worms_of
 from ._estimators import default_classifiers, majority, split_known_neurons
 from ._presets import Preset, get_preset
 from ._runner import (
+    HeldOut,
     ProgressCallback,
     Split,
-    HeldOut,
     accuracy,
     check_estimators,
     confusion,

@@ -16,7 +16,7 @@ from ._classification import SCORE_COLUMNS
 from ._data import task_labels, worms_of
 from ._estimators import connectome_adjacency, default_classifiers, split_known_neurons
 from ._presets import Preset, get_preset
-from ._runner import Outcome, ProgressCallback, Split, HeldOut, accuracy, run, tidy
+from ._runner import HeldOut, Outcome, ProgressCallback, Split, accuracy, run, tidy
 
 __all__ = ["inferred_graph"]
 

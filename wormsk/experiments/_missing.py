@@ -17,7 +17,7 @@ from ._classification import SCORE_COLUMNS, classification_scores
 from ._data import names_of, task_labels, worms_of
 from ._estimators import default_classifiers
 from ._presets import Preset, get_preset
-from ._runner import ProgressCallback, Split, HeldOut, check_estimators, cv_splits
+from ._runner import HeldOut, ProgressCallback, Split, check_estimators, cv_splits
 
 __all__ = ["missing_neurons"]
 

@@ -18,10 +18,10 @@ from ._data import check_same_columns, worms_of
 from ._estimators import NO_CHANGE, NoChange, default_regressors
 from ._presets import Preset, get_preset
 from ._runner import (
+    HeldOut,
     Outcome,
     ProgressCallback,
     Split,
-    HeldOut,
     check_estimators,
     run,
     tidy,
