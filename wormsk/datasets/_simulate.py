@@ -365,8 +365,11 @@ def make_worms(
     >>> list(X.columns[:2])
     ['AIBL_trace', 'AIBL_deriv']
     >>> bunch = make_worms(n_worms=3, n_frames=100, random_state=0)
-    >>> bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0
+    >>> bool(bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0)
     True
+    >>> part = make_worms(n_worms=2, n_frames=100, random_state=0, identified=0.8)
+    >>> [len(names) for names in part.absent.values()]
+    [3, 3]
     """
     if not isinstance(n_worms, (int, np.integer)) or n_worms < 1:
         raise ValueError(f"n_worms must be a positive integer; got {n_worms!r}.")

@@ -87,8 +87,9 @@ class Preset:
 #: cores before).
 #: ``"quick"`` shrinks data, epochs and combinations (5 seen folds, 4 training
 #: combinations per number of training worms, 2 forecast test worms, so every
-#: mean has a standard deviation over at least 4 values) so that every table and
-#: figure comes out in about 2 minutes on 2 cores; ``"tiny"`` is for tests.
+#: mean has a standard deviation over at least 4 values; 4 held-out worms in
+#: :func:`missing_neurons`) so that every table and figure comes out in about 2
+#: minutes on 2 cores; ``"tiny"`` is for tests.
 PRESETS: dict[str, Preset] = {
     "full": Preset(name="full"),
     "quick": Preset(
@@ -102,6 +103,7 @@ PRESETS: dict[str, Preset] = {
         traj_lr=3e-3,
         traj_teacher_forcing_epochs=5,
         traj_max_splits=2,
+        missing_max_splits=4,
     ),
     "tiny": Preset(
         name="tiny",
