@@ -45,6 +45,9 @@ docdict["exp_y"] = """y : array-like of str, optional
 docdict["exp_groups"] = """groups : array-like, optional
     Worm of every row, for numpy input or a table without a ``worm`` index
     level."""
+docdict["exp_input"] = "\n".join(
+    docdict[k] for k in ("exp_data", "exp_y", "exp_groups")
+)
 docdict["exp_preset"] = """preset : str or Preset, default="quick"
     Settings (see :data:`PRESETS` and :func:`get_preset`)."""
 docdict["exp_random_state"] = """random_state : int or None, default=0
@@ -55,6 +58,9 @@ docdict["exp_n_jobs"] = """n_jobs : int, optional
 docdict["exp_progress"] = """progress : callable, optional
     ``progress(done, total, label)``: once with ``done=0`` before the first
     fit, then after each fit."""
+docdict["exp_run"] = "\n".join(
+    docdict[k] for k in ("exp_preset", "exp_random_state", "exp_n_jobs", "exp_progress")
+)
 docdict["exp_baseline"] = """baseline : bool, default=True
     Add model ``"Majority class"`` (:data:`MAJORITY`): a
     ``DummyClassifier(strategy="most_frequent")`` in the same pipeline,
@@ -109,17 +115,12 @@ def forward_reverse(
 
     Parameters
     ----------
-    %(exp_data)s
-    %(exp_y)s
-    %(exp_groups)s
+    %(exp_input)s
     estimators : dict, optional
         ``{name: estimator}``; default SVM, MLP, GNN and the connectome GNN from
         :func:`default_classifiers` (the connectome GNN only if at least one neuron
         of the data is in the connectome).
-    %(exp_preset)s
-    %(exp_random_state)s
-    %(exp_n_jobs)s
-    %(exp_progress)s
+    %(exp_run)s
     %(exp_baseline)s
 
     Returns
@@ -191,15 +192,10 @@ def seven_states_seen(
 
     Parameters
     ----------
-    %(exp_data)s
-    %(exp_y)s
-    %(exp_groups)s
+    %(exp_input)s
     estimators : dict, optional
         ``{name: estimator}``; default MLP and GNN from :func:`default_classifiers`.
-    %(exp_preset)s
-    %(exp_random_state)s
-    %(exp_n_jobs)s
-    %(exp_progress)s
+    %(exp_run)s
     %(exp_baseline)s
 
     Returns
@@ -266,19 +262,14 @@ def four_states_unseen(
 
     Parameters
     ----------
-    %(exp_data)s
-    %(exp_y)s
-    %(exp_groups)s
+    %(exp_input)s
     test_data : Bunch or (DataFrame, labels), optional
         A second study for the cross-study test.
     estimators : dict, optional
         Default: SVM, MLP and GNN from :func:`default_classifiers`.
     train_sizes : iterable of int, optional
         Numbers of training worms.
-    %(exp_preset)s
-    %(exp_random_state)s
-    %(exp_n_jobs)s
-    %(exp_progress)s
+    %(exp_run)s
     %(exp_baseline)s
 
     Returns

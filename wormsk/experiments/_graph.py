@@ -65,9 +65,7 @@ def inferred_graph(
 
     Parameters
     ----------
-    %(exp_data)s
-    %(exp_y)s
-    %(exp_groups)s
+    %(exp_input)s
     estimator : estimator, optional
         A GNN classifier or a pipeline ending in one; default from
         :func:`default_classifiers`.

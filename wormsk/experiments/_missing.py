@@ -116,9 +116,7 @@ def missing_neurons(
 
     Parameters
     ----------
-    %(exp_data)s
-    %(exp_y)s
-    %(exp_groups)s
+    %(exp_input)s
     fractions : iterable of float, optional
         Shares in [0, 1) of each test worm's identified neurons to remove
         (rounded to whole neurons); default ``preset.missing_fractions``
@@ -126,10 +124,7 @@ def missing_neurons(
     estimators : dict, optional
         ``{name: estimator}``; each must take NaN for absent neurons. Default
         GNN, MLP-sum and SVM+imputer from :func:`default_classifiers`.
-    %(exp_preset)s
-    %(exp_random_state)s
-    %(exp_n_jobs)s
-    %(exp_progress)s
+    %(exp_run)s
     %(exp_baseline)s
 
     Returns

@@ -101,10 +101,7 @@ def trajectory(
     estimators : dict, optional
         ``{name: regressor}``; default MLP, GNN and GRU from
         :func:`default_regressors`.
-    %(exp_preset)s
-    %(exp_random_state)s
-    %(exp_n_jobs)s
-    %(exp_progress)s
+    %(exp_run)s
     baseline : bool, default=True
         Add the error of predicting "no change" (every future frame equal to
         the current one) as model ``"no change"`` (:data:`NO_CHANGE`) with
