@@ -12,6 +12,7 @@ from wormsk._docs import fill_doc
 from wormsk._utils import WORM_LEVEL
 from wormsk.datasets import recording_table
 
+from . import _docs  # noqa: F401 (the experiments' docdict entries)
 from ._classification import SCORE_COLUMNS
 from ._data import task_labels, worms_of
 from ._estimators import connectome_adjacency, default_classifiers, split_known_neurons

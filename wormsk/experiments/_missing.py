@@ -13,6 +13,7 @@ from wormsk._utils import CHANNELS, WORM_LEVEL
 from wormsk.datasets import recording_table
 from wormsk.model_selection import LeaveWormsOut
 
+from . import _docs  # noqa: F401 (the experiments' docdict entries)
 from ._classification import SCORE_COLUMNS, classification_scores
 from ._data import names_of, task_labels, worms_of
 from ._estimators import default_classifiers

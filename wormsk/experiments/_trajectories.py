@@ -14,6 +14,7 @@ from wormsk.datasets import recording_table
 from wormsk.metrics import trajectory_error
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
+from . import _docs  # noqa: F401 (the experiments' docdict entries)
 from ._data import check_same_columns, worms_of
 from ._estimators import NO_CHANGE, NoChange, default_regressors
 from ._presets import Preset, get_preset
