@@ -151,3 +151,33 @@ def test_unknown_neurons_are_refused_by_name():
 def test_bad_knobs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_worms(n_worms=1, n_frames=10, **kwargs)
+
+
+def test_partial_identification_follows_the_seed_and_keeps_the_signals():
+    full = _bunch()
+    part = _bunch(identified=0.6)
+    # 9 of the 15 neurons identified per worm; the rest NaN in every frame.
+    assert all(len(names) == 6 for names in part.absent.values())
+    assert full.absent == {w: [] for w in ("sim0", "sim1", "sim2", "sim3")}
+    for worm, names in part.absent.items():
+        rows = part.data.loc[worm]
+        lost = [f"{n}_{c}" for n in names for c in ("trace", "deriv")]
+        assert rows[lost].isna().all().all()
+        assert rows.drop(columns=lost).notna().all().all()
+    # Each worm its own subset, and the identified values are the full ones.
+    assert len({tuple(v) for v in part.absent.values()}) > 1
+    shown = part.data.notna()
+    pd.testing.assert_frame_equal(part.data[shown], full.data[shown])
+    np.testing.assert_array_equal(part.target, full.target)
+    # Same seed, same pattern; another seed, another.
+    assert _bunch(identified=0.6).absent == part.absent
+    assert _bunch(identified=0.6, random_state=4).absent != part.absent
+    X, _ = _bunch(identified=0.6, return_X_y=True)
+    pd.testing.assert_frame_equal(X, part.data)
+    assert sum(map(len, _bunch(identified=0.01).absent.values())) == 4 * 14
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, -0.1, "half"])
+def test_partial_identification_refuses_a_share_outside_0_1(bad):
+    with pytest.raises(ValueError, match="identified must be the share"):
+        _bunch(identified=bad)

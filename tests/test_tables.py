@@ -265,3 +265,44 @@ def test_builder_builds_the_mat_readers_table():
             table.data.loc[worm.worm].index, np.arange(9)[keep]
         )
     np.testing.assert_array_equal(table.target, np.concatenate([states[keep]] * 2))
+
+
+def test_recording_table_from_a_bunch_a_table_and_an_array():
+    from sklearn.utils import Bunch
+
+    from wormsk.datasets import make_worms, recording_table
+
+    worms = make_worms(n_worms=2, n_frames=20, random_state=0)
+    X, y = recording_table(worms)
+    assert X is worms.data and list(y) == list(worms.target)
+    # A loader's gapped frame numbers are kept, not renumbered.
+    gapped = worms.data.iloc[5:]
+    X, _ = recording_table(Bunch(data=gapped, target=worms.target[5:]))
+    assert X.index[0] == ("sim0", 5)
+    # An array gets generic neuron-major columns and frames within each worm.
+    arr = worms.data.to_numpy()
+    before = arr.copy()
+    X, y = recording_table(arr, worms.target, groups=worms.groups)
+    np.testing.assert_array_equal(arr, before)
+    assert list(X.columns[:3]) == ["n0_trace", "n0_deriv", "n1_trace"]
+    assert X.index.tolist()[19:21] == [("sim0", 19), ("sim1", 0)]
+    np.testing.assert_array_equal(X.to_numpy(), arr)
+    # groups take precedence over a table's own index, frames renumbered.
+    X, _ = recording_table(worms.data, groups=np.repeat(["x", "y", "z", "w"], 10))
+    assert X.index.tolist()[9:11] == [("x", 9), ("y", 0)]
+    assert worms.data.index[0] == ("sim0", 0)  # the caller's table untouched
+
+
+def test_recording_table_errors_name_what_is_wrong():
+    from wormsk.datasets import recording_table
+    from wormsk.exceptions import WormIdentityWarning
+
+    with pytest.raises(ValueError, match="2-D"):
+        recording_table(np.zeros(4), groups=np.zeros(4))
+    with pytest.raises(ValueError, match="5 columns.*2 channels"):
+        recording_table(np.zeros((4, 5)), groups=np.zeros(4))
+    with pytest.raises(ValueError, match="y has 3 labels but X has 4 rows"):
+        recording_table(np.zeros((4, 2)), ["a"] * 3, groups=np.zeros(4))
+    with pytest.warns(WormIdentityWarning, match="ONE worm"):
+        X, _ = recording_table(np.zeros((4, 2)))
+    assert X.index.get_level_values("frame").tolist() == [0, 1, 2, 3]

@@ -994,7 +994,7 @@ def reproduce(
 
     stream = stream if stream is not None else sys.stdout
     progress = progress if progress is not None else Progress()
-    p = ex._preset(preset)
+    p = ex.get_preset(preset)
     unknown = sorted(set(experiments) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"Unknown experiment(s) {unknown}; choose from {EXPERIMENTS}.")
@@ -1059,7 +1059,7 @@ def _forward_reverse_section(run: _Run) -> _Section:
         fr_kw["estimators"] = ex.default_classifiers(
             ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
         )
-    scores = ex.forward_reverse(data, **fr_kw, **common)
+    scores = ex.forward_reverse(data, **fr_kw, **common).scores
     summary, display = _accuracy_tables("forward-reverse", scores, run.real)
     seen = summary[summary["evaluation"] == "seen"]
     unseen = summary[summary["evaluation"] == "unseen"]
@@ -1079,7 +1079,7 @@ def _seven_states_section(run: _Run) -> _Section:
     from wormsk import experiments as ex
 
     data, common = run.data, run.common
-    scores = ex.seven_states_seen(data, **common)
+    scores = ex.seven_states_seen(data, **common).scores
     summary, display = _accuracy_tables("seven-states", scores, run.real)
     shares = _state_shares(data.target, "seven")
     text = _table_section(
@@ -1100,13 +1100,14 @@ def _four_states_section(run: _Run) -> _Section:
     data, common, cross_train, cross_test = (
         run.data, run.common, run.cross_train, run.cross_test
     )  # fmt: skip
-    scores, confusion = ex.four_states_unseen(data, return_confusion=True, **common)
+    res = ex.four_states_unseen(data, **common)
+    scores, confusion = res.scores, res.confusion
     shares = _state_shares(data.target, "four")
     if cross_test is not None:
-        cscores, cconf = ex.four_states_unseen(
-            cross_train, test_data=cross_test, train_sizes=[],
-            return_confusion=True, **common,
-        )  # fmt: skip
+        cres = ex.four_states_unseen(
+            cross_train, test_data=cross_test, train_sizes=[], **common
+        )
+        cscores, cconf = cres.scores, cres.confusion
         scores = pd.concat([scores, cscores], ignore_index=True)
         confusion = pd.concat([confusion, cconf], ignore_index=True)
     summary, display = _accuracy_tables("four-states", scores, run.real)
@@ -1157,9 +1158,9 @@ def _trajectory_section(run: _Run) -> _Section:
         run.data, run.common, run.cross_train, run.cross_test
     )  # fmt: skip
     if cross_test is not None:
-        errors = ex.trajectory(cross_train, test_data=cross_test, **common)
+        errors = ex.trajectory(cross_train, test_data=cross_test, **common).scores
     else:
-        errors = ex.trajectory(data, **common)
+        errors = ex.trajectory(data, **common).scores
     # The paper's forecast errors are for Nichols worms never seen in
     # training; a within-Kato run is not comparable with them.
     summary, display = _trajectory_tables(errors, cross_test is not None)

@@ -90,7 +90,7 @@ def plot_confusion_matrix(
     confusion : DataFrame
         Tidy counts with columns ``true``, ``predicted``, ``count`` (and optionally
         ``model``, ``evaluation``, ``n_train_worms``), as returned by
-        :func:`wormsk.experiments.four_states_unseen` with ``return_confusion=True``.
+        :func:`wormsk.experiments.four_states_unseen` (its ``confusion``).
     model : str or None, default="GNN"
         Model to show; ``None`` sums over every model in the table.
     n_train_worms : int, optional

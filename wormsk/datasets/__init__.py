@@ -32,7 +32,7 @@ from ._kato import load_kato2015
 from ._nichols import load_nichols2017
 from ._nwb import NWB_LAYOUTS, load_nwb
 from ._simulate import make_worms
-from ._tables import recordings_from_arrays, recordings_from_csv
+from ._tables import recording_table, recordings_from_arrays, recordings_from_csv
 
 __all__ = [
     "CONNECTOME_SOURCES",
@@ -60,6 +60,7 @@ __all__ = [
     "load_nwb",
     "make_worms",
     "map_states",
+    "recording_table",
     "recordings_from_arrays",
     "recordings_from_csv",
     "split_known_neurons",

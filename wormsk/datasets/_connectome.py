@@ -113,11 +113,6 @@ def split_known_neurons(
     )
 
 
-# The name wormsk.experiments imported before split_known_neurons was public;
-# remove once it uses the public name.
-split_known = split_known_neurons
-
-
 def load_connectome(
     neurons,
     source: str = "white1986",

@@ -254,6 +254,7 @@ def make_worms(
     inconsistent: float = 0.2,
     dwell_variability: float = 0.3,
     wander: float = 0.1,
+    identified: float = 1.0,
 ):
     """Simulate whole-brain calcium recordings of several worms with behaviour labels.
 
@@ -328,6 +329,14 @@ def make_worms(
     wander : float, default=0.1
         Amplitude of the slow (5 s) behaviour-independent fluctuations of the
         latent drives, relative to the difference between states (1).
+    identified : float, default=1.0
+        Share of the neurons each worm identifies, as in NeuroPAL recordings
+        where every worm names another subset: each worm identifies
+        ``max(1, round(identified * n_neurons))`` neurons drawn at random (from
+        the seed, on a stream of its own, so the identified neurons' values
+        are those of the fully identified simulation); the others are NaN in
+        every frame of that worm (the data contract's rule for an absent
+        neuron). At small shares a neuron may be absent from every worm.
 
     Returns
     -------
@@ -341,7 +350,9 @@ def make_worms(
         fluctuations); ``worm_params`` (DataFrame, one row per worm and neuron:
         ``gain``, ``offset``, ``noise_sd``, ``disengaged``, ``inconsistent``,
         ``loading`` (norm of the neuron's loadings), ``tau_bleach``);
-        ``dwell_scale`` (DataFrame, worms x states); ``DESCR``.
+        ``dwell_scale`` (DataFrame, worms x states); ``absent`` (worm ->
+        neurons NaN in that worm, as the recording-table builders give it);
+        ``DESCR``.
     (data, target) : tuple
         If ``return_X_y`` is True.
 
@@ -354,8 +365,11 @@ def make_worms(
     >>> list(X.columns[:2])
     ['AIBL_trace', 'AIBL_deriv']
     >>> bunch = make_worms(n_worms=3, n_frames=100, random_state=0)
-    >>> bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0
+    >>> bool(bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0)
     True
+    >>> part = make_worms(n_worms=2, n_frames=100, random_state=0, identified=0.8)
+    >>> [len(names) for names in part.absent.values()]
+    [3, 3]
     """
     if not isinstance(n_worms, (int, np.integer)) or n_worms < 1:
         raise ValueError(f"n_worms must be a positive integer; got {n_worms!r}.")
@@ -386,6 +400,11 @@ def make_worms(
     for pname, value in (("disengaged", disengaged), ("inconsistent", inconsistent)):
         if not 0 <= value <= 1:
             raise ValueError(f"{pname} must be a fraction in [0, 1]; got {value!r}.")
+    if not isinstance(identified, (int, float, np.number)) or not 0 < identified <= 1:
+        raise ValueError(
+            f"identified must be the share in (0, 1] of neurons each worm "
+            f"identifies; got {identified!r}."
+        )
     names = _resolve_neurons(neurons, n_neurons)
     n = len(names)
     # Generator API (gamma, integers); seeded from sklearn's random_state handling.
@@ -491,6 +510,7 @@ def make_worms(
     index = pd.MultiIndex.from_arrays(
         [groups, np.concatenate(frames)], names=["worm", "frame"]
     )
+    absent = _unidentify(values, groups, names, identified, seed)
     data = pd.DataFrame(values, index=index, columns=columns, copy=False)
     target = np.concatenate(targets)
     if return_X_y:
@@ -513,8 +533,28 @@ def make_worms(
             index=pd.Index([f"sim{w}" for w in range(n_worms)], name="worm"),
             columns=list(KATO_STATES),
         ),
+        absent=absent,
         DESCR=_DESCR,
     )
+
+
+def _unidentify(values, groups, names, identified, seed) -> dict[str, list[str]]:
+    """Set each worm's unidentified neurons to NaN in place; worm -> their names."""
+    worms = list(pd.unique(groups))
+    if identified >= 1:
+        return {w: [] for w in worms}
+    # A stream of its own: the draws of the simulation itself stay as they are.
+    rng = np.random.default_rng([seed, 1])
+    n = len(names)
+    keep = max(1, int(round(identified * n)))
+    absent = {}
+    for w in worms:
+        lost = np.sort(rng.permutation(n)[keep:])
+        rows = np.flatnonzero(groups == w)
+        for i in lost:
+            values[rows, 2 * i : 2 * i + 2] = np.nan
+        absent[w] = [names[i] for i in lost]
+    return absent
 
 
 _DESCR = """Simulated whole-brain C. elegans recordings (wormsk.datasets.make_worms)

@@ -5,6 +5,9 @@ One function, :func:`table_from_worms`, turns per-worm recordings
 and the Bunch of the data contract, with the intersection or the union of the
 neurons identified across worms. :func:`recordings_from_arrays` and
 :func:`recordings_from_csv` are its public faces; :func:`load_nwb` uses it too.
+:func:`recording_table` takes what already has both channels (a dataset Bunch,
+a table, or a numpy array with worm ``groups``) to a ``(worm, frame)``-indexed
+table with labels: the entry point of :mod:`wormsk.experiments`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.utils import Bunch
 
-from .._utils import FRAME_LEVEL, WORM_LEVEL, check_positive_int
+from .._utils import CHANNELS, FRAME_LEVEL, WORM_LEVEL, check_positive_int
+from .._worms import resolve_worms
 from ._constants import NOSTATE, map_states, neuron_list
 from ._recordings import WormRecording
 
@@ -141,8 +145,7 @@ def _select(neurons, min_worms, indices, worms, source) -> list[str]:
     rare = {n: counts.get(n, 0) for n in chosen if counts.get(n, 0) < min_worms}
     if rare:
         lacking = [
-            (w.worm, [n for n in rare if n not in ix])
-            for w, ix in zip(worms, indices)
+            (w.worm, [n for n in rare if n not in ix]) for w, ix in zip(worms, indices)
         ]
         detail = "; ".join(f"worm {w} lacks {names}" for w, names in lacking if names)
         raise ValueError(
@@ -692,3 +695,105 @@ def recordings_from_csv(
         nostate=nostate,
         return_X_y=return_X_y,
     )
+
+
+def recording_table(
+    data, y: ArrayLike | None = None, *, groups: ArrayLike | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A recording table indexed by (``worm``, ``frame``) and its labels.
+
+    Takes the data as users and the dataset functions hand it over: a dataset
+    :class:`~sklearn.utils.Bunch` (its ``data``, ``target`` and ``groups``), a
+    DataFrame (indexed by worm, or with ``groups``), or a 2-D array whose
+    columns are neuron-major with two channels per neuron (trace, derivative)
+    and whose worms come from ``groups``. Rows keep their order; a table that
+    already has a ``worm`` level keeps its index (a loader's frame numbers,
+    with gaps where frames were dropped, so that nothing built on it runs
+    across a gap); otherwise frames are numbered 0, 1, ... within each worm.
+    Nothing is copied that need not be, and the input is never modified.
+
+    Parameters
+    ----------
+    data : Bunch, DataFrame or array-like of shape (n_frames, 2 * n_neurons)
+        The recordings. Array columns are named ``n0_trace``, ``n0_deriv``, ...
+    y : array-like of shape (n_frames,), optional
+        One label per row; default the Bunch's ``target`` (None for a table).
+    groups : array-like of shape (n_frames,), optional
+        The worm of every row; takes precedence over the index. Without any
+        worm identity the rows are one worm (with a
+        :class:`~wormsk.exceptions.WormIdentityWarning`).
+
+    Returns
+    -------
+    X : DataFrame
+        The recording table.
+    y : ndarray of object, or None
+        The labels, one per row of ``X``.
+
+    Raises
+    ------
+    ValueError
+        For an array that is not 2-D or whose width is not a whole number of
+        (trace, derivative) pairs, or labels of another length than ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wormsk.datasets import recording_table
+    >>> X, y = recording_table(np.zeros((5, 4)), ["fwd"] * 5,
+    ...                        groups=["a", "a", "a", "b", "b"])
+    >>> list(X.columns)
+    ['n0_trace', 'n0_deriv', 'n1_trace', 'n1_deriv']
+    >>> X.index.tolist()
+    [('a', 0), ('a', 1), ('a', 2), ('b', 0), ('b', 1)]
+    """
+    if isinstance(data, Bunch) or (hasattr(data, "data") and hasattr(data, "target")):
+        X = data.data
+        y = data.target if y is None else y
+        if groups is None and not _has_worm_level(X):
+            # A loader's table already carries its worms and original frame
+            # numbers; renumbering them would let windows run across gaps.
+            groups = getattr(data, "groups", None)
+    else:
+        X = data
+    if isinstance(X, pd.DataFrame):
+        if groups is not None or not _has_worm_level(X):
+            X = X.set_axis(_worm_frame_index(X, groups))
+    else:
+        arr = np.asarray(X, dtype=float)
+        if arr.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D (frames x columns); got shape {arr.shape}."
+            )
+        if arr.shape[1] % len(CHANNELS):
+            raise ValueError(
+                f"X has {arr.shape[1]} columns; a recording table needs "
+                f"neuron-major columns with {len(CHANNELS)} channels (trace, deriv) "
+                "per neuron."
+            )
+        columns = [
+            f"n{i}_{c}" for i in range(arr.shape[1] // len(CHANNELS)) for c in CHANNELS
+        ]
+        X = pd.DataFrame(arr, columns=columns, index=_worm_frame_index(arr, groups))
+    if y is not None:
+        y = np.asarray(y, dtype=object).ravel()
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y has {y.shape[0]} labels but X has {X.shape[0]} rows; give one "
+                "label per frame."
+            )
+    return X, y
+
+
+def _has_worm_level(X) -> bool:
+    return isinstance(X.index, pd.MultiIndex) and WORM_LEVEL in X.index.names
+
+
+def _worm_frame_index(X, groups) -> pd.MultiIndex:
+    """(worm, frame) index with frames numbered 0, 1, ... within each worm."""
+    worms = resolve_worms(X, groups, caller="wormsk.datasets.recording_table")
+    frames = np.zeros(worms.n_samples, dtype=np.int64)
+    for rows in worms.rows:
+        frames[rows] = np.arange(rows.size)
+    labels = pd.Index(worms.labels).take(worms.codes)
+    return pd.MultiIndex.from_arrays([labels, frames], names=[WORM_LEVEL, FRAME_LEVEL])

@@ -1,0 +1,176 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+from wormsk import experiments as ex
+from wormsk.datasets import make_worms
+from wormsk.preprocessing import PerWormScaler
+
+SCORE_COLUMNS = [
+    "model", "evaluation", "split", "n_train_worms", "train_worms", "test_worms",
+    "n_test_frames", "accuracy", "fit_time",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def worms():
+    return make_worms(n_worms=3, n_frames=400, random_state=0)
+
+
+def _svm():
+    return {"SVM": make_pipeline(PerWormScaler(), SVC())}
+
+
+def test_forward_reverse_default_models_and_layout(worms):
+    calls = []
+    result = ex.forward_reverse(
+        worms, preset="tiny", progress=lambda *a: calls.append(a)
+    )
+    assert result.preset is ex.PRESETS["tiny"]
+    scores = result.scores
+    assert list(scores.columns) == SCORE_COLUMNS
+    models = ["SVM", "MLP", "GNN", "Connectome GNN", ex.MAJORITY]
+    assert list(pd.unique(scores["model"])) == models
+    # tiny preset: 1 seen fold, then each of the 3 worms held out in turn.
+    counts = scores.groupby(["evaluation", "model"]).size()
+    assert (counts["seen"] == 1).all() and (counts["unseen"] == 3).all()
+    unseen = scores[scores["evaluation"] == "unseen"]
+    assert sorted(unseen.loc[unseen["model"] == "SVM", "test_worms"]) == [
+        "sim0", "sim1", "sim2",
+    ]  # fmt: skip
+    assert (unseen["n_train_worms"] == 2).all()
+    assert scores["accuracy"].between(0, 1).all()
+    # Per-worm scaled SVM decodes forward vs reverse of unseen simulated worms.
+    assert unseen.loc[unseen["model"] == "SVM", "accuracy"].mean() > 0.85
+    # Progress: a 0 tick, then one per fit, for each of the two evaluations.
+    assert calls[0] == (0, 4, "forward/reverse, seen worms")
+    assert calls[4] == (4, 4, "forward/reverse, seen worms")
+    assert calls[-1] == (12, 12, "forward/reverse, unseen worms")
+    assert len(calls) == 5 + 13
+
+
+def test_seen_blocks_are_scored_in_the_context_of_the_whole_worm(worms):
+    # Scaling held-out blocks by a sparse tenth of the worm would lose accuracy.
+    preset = ex.get_preset("tiny", seen_n_splits=10, seen_max_folds=3)
+    scores = ex.forward_reverse(worms, estimators=_svm(), preset=preset).scores
+    seen = scores[(scores["evaluation"] == "seen") & (scores["model"] == "SVM")]
+    assert len(seen) == 3
+    assert seen["accuracy"].min() > 0.9
+    assert (seen["test_worms"] == "sim0,sim1,sim2").all()
+
+
+def test_experiments_are_deterministic_and_parallel_safe(worms):
+    mlp = ex.default_classifiers(["MLP"], preset="tiny", random_state=3)
+    kw = dict(estimators=mlp, preset="tiny", random_state=3)
+    one = ex.seven_states_seen(worms, **kw).scores.drop(columns="fit_time")
+    two = ex.seven_states_seen(worms, n_jobs=2, **kw).scores.drop(columns="fit_time")
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one["model"]) == ["MLP", ex.MAJORITY]
+    assert (one["evaluation"] == "seen").all()
+    # The default models of the 7-state experiment, and the baseline.
+    assert list(ex.seven_states_seen(worms, preset="tiny").scores["model"]) == [
+        "MLP", "GNN", ex.MAJORITY,
+    ]  # fmt: skip
+
+
+def test_seven_states_needs_kato_labels(worms):
+    with pytest.raises(ValueError, match="needs Kato state labels"):
+        ex.seven_states_seen(worms.data, np.full(len(worms.target), "forward"))
+
+
+def test_four_states_unseen_enlargement_confusion_and_cross_study(worms):
+    study2 = make_worms(n_worms=2, n_frames=300, random_state=7)
+    result = ex.four_states_unseen(
+        worms, test_data=study2, estimators=_svm(), preset="tiny"
+    )
+    scores, confusion = result.scores, result.confusion
+    scores = scores[scores["model"] == "SVM"]
+    unseen = scores[scores["evaluation"] == "unseen"]
+    # tiny preset caps the combinations at one per number of training worms.
+    assert list(unseen["n_train_worms"]) == [1, 2]
+    assert unseen["test_worms"].str.split(",").map(len).tolist() == [2, 1]
+    cross = scores[scores["evaluation"] == "cross-study"]
+    assert list(cross["test_worms"]) == ["sim0", "sim1"]  # one row per test worm
+    assert (cross["n_train_worms"] == 3).all()
+    assert cross["accuracy"].min() > 0.5
+    # Confusion counts add up to the scored frames.
+    totals = confusion.groupby(["evaluation", "n_train_worms"])["count"].sum()
+    assert totals[("unseen", 1)] == unseen["n_test_frames"].iloc[0]
+    assert totals[("cross-study", 3)] == cross["n_test_frames"].sum()
+    # The paper's four states keep dorsal and ventral turns apart.
+    assert {"dorsal_turn", "ventral_turn"} <= set(confusion["true"])
+
+    full = ex.four_states_unseen(
+        worms, estimators=_svm(), preset=ex.get_preset("tiny", max_combinations=None),
+        baseline=False,
+    ).scores  # fmt: skip
+    assert list(full["n_train_worms"]) == [1, 1, 1, 2, 2, 2]
+    assert len(set(full["train_worms"])) == 6
+
+
+def test_four_states_bad_arguments(worms):
+    with pytest.raises(ValueError, match="train_sizes \\[3\\] are impossible"):
+        ex.four_states_unseen(worms, estimators=_svm(), train_sizes=[3])
+    other = make_worms(n_worms=1, n_frames=200, neurons=["AVAL", "AVAR"])
+    with pytest.raises(ValueError, match="same columns"):
+        ex.four_states_unseen(worms, estimators=_svm(), test_data=other)
+    with pytest.raises(ValueError, match="preset must be one of"):
+        ex.four_states_unseen(worms, preset="huge")
+    with pytest.raises(ValueError, match="non-empty dict"):
+        ex.four_states_unseen(worms, estimators=[SVC()])
+
+
+def test_numpy_input_with_groups(worms):
+    X = worms.data.to_numpy()
+    from_numpy = ex.forward_reverse(
+        X, worms.target, groups=worms.groups, estimators=_svm(), preset="tiny"
+    ).scores
+    from_frame = ex.forward_reverse(worms, estimators=_svm(), preset="tiny").scores
+    assert from_numpy["test_worms"].tolist() == from_frame["test_worms"].tolist()
+    np.testing.assert_allclose(from_numpy["accuracy"], from_frame["accuracy"])
+    with pytest.raises(ValueError, match="labels but X has"):
+        ex.forward_reverse(X, worms.target[:-1], groups=worms.groups)
+    with pytest.raises(ValueError, match="2 channels"):
+        ex.forward_reverse(X[:, :3], worms.target, groups=worms.groups)
+
+
+def test_majority_rows_are_the_training_majority_rate_of_every_test_fold(worms):
+    from wormsk.datasets import map_states
+    from wormsk.model_selection import LeaveWormsOut
+
+    scores = ex.forward_reverse(worms, estimators=_svm(), preset="tiny").scores
+    majority = scores[scores["model"] == ex.MAJORITY]
+    svm = scores[scores["model"] == "SVM"]
+    # One baseline row beside every model row, on the same split.
+    cols = ["evaluation", "split", "train_worms", "test_worms", "n_test_frames"]
+    pd.testing.assert_frame_equal(majority[cols].reset_index(drop=True),
+                                  svm[cols].reset_index(drop=True))  # fmt: skip
+    y = map_states(worms.target, "fwd_rev")
+    keep = y != None  # noqa: E711
+    X, y, groups = worms.data[keep], y[keep], worms.groups[keep]
+    unseen = majority[majority["evaluation"] == "unseen"]
+    for (train, test), acc in zip(
+        LeaveWormsOut().split(X, y, groups=groups), unseen["accuracy"]
+    ):
+        labels, counts = np.unique(y[train], return_counts=True)
+        assert acc == pytest.approx(np.mean(y[test] == labels[counts.argmax()]))
+    # The four-state baseline: per combination and, in the cross-study test,
+    # per test worm; none in the confusion counts.
+    study2 = make_worms(n_worms=2, n_frames=300, random_state=7)
+    result = ex.four_states_unseen(
+        worms, test_data=study2, estimators=_svm(), preset="tiny"
+    )
+    four, confusion = result.scores, result.confusion
+    base = four[four["model"] == ex.MAJORITY]
+    assert len(base) == len(four[four["model"] == "SVM"]) == 4
+    cross = base[base["evaluation"] == "cross-study"]
+    y2 = map_states(study2.target, "four")
+    for worm, acc in zip(cross["test_worms"], cross["accuracy"]):
+        # Trained on all worms of the first study, where forward is the majority.
+        assert acc == pytest.approx(np.mean(y2[study2.groups == worm] == "forward"))
+    assert ex.MAJORITY not in set(confusion["model"])
+    no_base = ex.seven_states_seen(worms, estimators=_svm(), preset="tiny",
+                                   baseline=False).scores  # fmt: skip
+    assert list(no_base["model"]) == ["SVM"]

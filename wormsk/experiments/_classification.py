@@ -1,0 +1,321 @@
+"""Behaviour decoding: forward vs reverse, 7 states seen, 4 states unseen."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from wormsk._docs import fill_doc
+from wormsk.datasets import recording_table, split_known_neurons
+from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
+
+from . import _docs  # noqa: F401 (the experiments' docdict entries)
+from ._data import check_same_columns, names_of, task_labels, worms_of
+from ._estimators import default_classifiers, majority
+from ._presets import Preset, get_preset
+from ._runner import (
+    HeldOut,
+    ProgressCallback,
+    Split,
+    accuracy,
+    check_estimators,
+    confusion,
+    cv_splits,
+    run,
+    tidy,
+    worm_list,
+)
+
+__all__ = ["forward_reverse", "four_states_unseen", "seven_states_seen"]
+
+#: Columns of a classification experiment's ``scores``.
+SCORE_COLUMNS = [
+    "model", "evaluation", "split", "n_train_worms", "train_worms", "test_worms",
+    "n_test_frames", "accuracy", "fit_time",
+]  # fmt: skip
+
+
+def _with_majority(outcomes, splits, baseline: bool, score=accuracy):
+    """The models' rows, then the majority baseline's on the same splits.
+
+    The baseline is fitted here in this process (a fit is a label count) and not
+    counted in the progress.
+    """
+    frame = tidy(outcomes, score)
+    if not baseline:
+        return frame
+    return pd.concat([frame, tidy(run(majority(), splits), score)], ignore_index=True)
+
+
+def classification_scores(
+    estimators, splits, *, baseline, n_jobs, progress, label
+) -> pd.DataFrame:
+    """Accuracy of every estimator on every split, then the majority baseline."""
+    outcomes = run(estimators, splits, n_jobs=n_jobs, progress=progress, label=label)
+    return _with_majority(outcomes, splits, baseline)
+
+
+@fill_doc
+def forward_reverse(
+    data,
+    y=None,
+    *,
+    groups=None,
+    estimators: Mapping | None = None,
+    preset: str | Preset = "quick",
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+    baseline: bool = True,
+) -> Bunch:
+    """Forward vs reverse on seen and unseen worms: the paper's Table 1.
+
+    Frames are labelled forward (fwd, slow) or reverse (rev1, rev2, revsus); turns
+    and ``nostate`` frames are left out. Seen worms: 8-frame blocks of every worm
+    dealt into folds (:class:`~wormsk.model_selection.WormBlockKFold`). Unseen
+    worms: each worm held out in turn (:class:`~wormsk.model_selection.LeaveWormsOut`).
+
+    Parameters
+    ----------
+    %(exp_input)s
+    estimators : dict, optional
+        ``{name: estimator}``; default SVM, MLP, GNN and the connectome GNN from
+        :func:`default_classifiers` (the connectome GNN only if at least one neuron
+        of the data is in the connectome).
+    %(exp_run)s
+    %(exp_baseline)s
+
+    Returns
+    -------
+    %(exp_returns_scores)s
+        ``evaluation`` is "seen" or "unseen".
+
+    Examples
+    --------
+    >>> from wormsk.datasets import make_worms
+    >>> from wormsk.experiments import forward_reverse, summarize
+    >>> result = forward_reverse(make_worms(n_worms=3, n_frames=300, random_state=0),
+    ...                          preset="tiny")  # doctest: +SKIP
+    >>> summarize(result.scores, ["model", "evaluation"])  # doctest: +SKIP
+    """
+    p = get_preset(preset)
+    X, y = task_labels(*recording_table(data, y, groups=groups), "fwd_rev")
+
+    def default():
+        names = ["SVM", "MLP", "GNN"]
+        if split_known_neurons(names_of(X))[0]:
+            names.append("Connectome GNN")
+        else:
+            warnings.warn(
+                "No neuron of the data is in the connectome; the connectome GNN is "
+                "left out of the forward-reverse table.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return default_classifiers(
+            names, neurons=names_of(X), preset=p, random_state=random_state
+        )
+
+    estimators = check_estimators(estimators, default)
+    common = dict(baseline=baseline, n_jobs=n_jobs, progress=progress)
+    seen = cv_splits(
+        X, y, WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
+        {"evaluation": "seen"}, p.seen_max_folds,
+    )  # fmt: skip
+    unseen = cv_splits(X, y, LeaveWormsOut(), {"evaluation": "unseen"})
+    scores = pd.concat(
+        [
+            classification_scores(estimators, seen,
+                                  label="forward/reverse, seen worms", **common),
+            classification_scores(estimators, unseen,
+                                  label="forward/reverse, unseen worms", **common),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    return Bunch(scores=scores[SCORE_COLUMNS], preset=p)
+
+
+@fill_doc
+def seven_states_seen(
+    data,
+    y=None,
+    *,
+    groups=None,
+    estimators: Mapping | None = None,
+    preset: str | Preset = "quick",
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+    baseline: bool = True,
+) -> Bunch:
+    """The 7 Kato states on seen worms (8-frame block cross-validation).
+
+    Labels must be Kato states; ``nostate`` frames are left out.
+
+    Parameters
+    ----------
+    %(exp_input)s
+    estimators : dict, optional
+        ``{name: estimator}``; default MLP and GNN from :func:`default_classifiers`.
+    %(exp_run)s
+    %(exp_baseline)s
+
+    Returns
+    -------
+    %(exp_returns_scores)s
+        ``evaluation`` is always "seen".
+
+    Examples
+    --------
+    >>> from wormsk.datasets import make_worms
+    >>> from wormsk.experiments import seven_states_seen
+    >>> result = seven_states_seen(make_worms(n_worms=3, n_frames=300,
+    ...                            random_state=0), preset="tiny")  # doctest: +SKIP
+    """
+    p = get_preset(preset)
+    X, y = task_labels(*recording_table(data, y, groups=groups), "seven")
+    estimators = check_estimators(
+        estimators,
+        lambda: default_classifiers(
+            ["MLP", "GNN"], preset=p, random_state=random_state
+        ),
+    )
+    splits = cv_splits(
+        X, y, WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
+        {"evaluation": "seen"}, p.seen_max_folds,
+    )  # fmt: skip
+    scores = classification_scores(
+        estimators, splits, baseline=baseline, n_jobs=n_jobs,
+        progress=progress, label="7 states, seen worms",
+    )  # fmt: skip
+    return Bunch(scores=scores[SCORE_COLUMNS], preset=p)
+
+
+@fill_doc
+def four_states_unseen(
+    data,
+    y=None,
+    *,
+    groups=None,
+    test_data=None,
+    estimators: Mapping | None = None,
+    train_sizes: Iterable[int] | None = None,
+    preset: str | Preset = "quick",
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+    baseline: bool = True,
+) -> Bunch:
+    """Four states on unseen worms against the number of training worms.
+
+    For each ``k`` in ``train_sizes`` (default 1 .. n_worms - 1) every combination
+    of ``k`` training worms is trained on and tested on all remaining worms
+    (:class:`~wormsk.model_selection.LeaveWormsOut` with ``n_train_worms=k``; the
+    preset may cap the number of combinations per ``k``). Kato labels map to the
+    paper's four states (``map_states(y, "four")``: forward, reverse, dorsal_turn,
+    ventral_turn).
+
+    With ``test_data`` (e.g. the Nichols worms, with the same neurons as ``data``)
+    the models are also trained on all worms of ``data`` and tested on every worm
+    of ``test_data`` (``evaluation="cross-study"``). Both label sets are mapped
+    with ``map_states(..., "four")``, which leaves out the Nichols turns and
+    quiescence (see ``wormsk.datasets.NICHOLS_TO_FOUR``); test frames of a state
+    never seen in training are left out too.
+
+    Parameters
+    ----------
+    %(exp_input)s
+    test_data : Bunch or (DataFrame, labels), optional
+        A second study for the cross-study test.
+    estimators : dict, optional
+        Default: SVM, MLP and GNN from :func:`default_classifiers`.
+    train_sizes : iterable of int, optional
+        Numbers of training worms.
+    %(exp_run)s
+    %(exp_baseline)s
+
+    Returns
+    -------
+    result : Bunch
+        ``scores``: one row per model and combination (per test worm for the
+        cross-study test): ``model``, ``evaluation`` ("unseen" or
+        "cross-study"), ``split``, ``n_train_worms``, ``train_worms``,
+        ``test_worms``, ``n_test_frames``, ``n_excluded_frames`` (0 for
+        "unseen"; NaN on the cross-study rows, which are per worm),
+        ``accuracy``, ``fit_time``. ``confusion``: ``model``, ``evaluation``,
+        ``n_train_worms``, ``true``, ``predicted``, ``count`` summed over
+        combinations (the models', not the baseline's). ``preset``.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import make_worms
+    >>> from wormsk.experiments import four_states_unseen
+    >>> result = four_states_unseen(make_worms(n_worms=3, n_frames=300,
+    ...                             random_state=0), preset="tiny")  # doctest: +SKIP
+    >>> result.confusion.columns.tolist()  # doctest: +SKIP
+    ['model', 'evaluation', 'n_train_worms', 'true', 'predicted', 'count']
+    """
+    p = get_preset(preset)
+    X_all, y_all = recording_table(data, y, groups=groups)
+    X, y4 = task_labels(X_all, y_all, "four")
+    worms = worms_of(X)
+    if len(worms) < 2:
+        raise ValueError(
+            f"The unseen-worm experiment needs at least 2 worms; the data have "
+            f"{len(worms)} ({worms})."
+        )
+    sizes = list(range(1, len(worms))) if train_sizes is None else list(train_sizes)
+    bad = [k for k in sizes if not 1 <= k < len(worms)]
+    if bad:
+        raise ValueError(
+            f"train_sizes {bad} are impossible with {len(worms)} worms; use 1.."
+            f"{len(worms) - 1}."
+        )
+    estimators = check_estimators(
+        estimators,
+        lambda: default_classifiers(
+            ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
+        ),
+    )
+    splits = [
+        split
+        for k in sizes
+        for split in cv_splits(
+            X,
+            y4,
+            LeaveWormsOut(n_train_worms=k),
+            {"evaluation": "unseen"},
+            spread=p.max_combinations,
+            test_meta={"n_excluded_frames": 0},
+        )  # fmt: skip
+    ]
+    if test_data is not None:
+        X_t, y_t = recording_table(
+            *(test_data if isinstance(test_data, tuple) else (test_data,))
+        )
+        check_same_columns(X_all, X_t)
+        X_te, y_te = task_labels(X_t, y_t, "four")
+        known = np.isin(y_te, np.unique(y4))
+        cross = HeldOut(
+            X=X_te.iloc[np.flatnonzero(known)],
+            y=y_te[known],
+            per_worm=True,
+            meta={"n_excluded_frames": np.nan},
+        )
+        splits.append(
+            Split(X=X, y=y4, tests=(cross,),
+                  meta={"evaluation": "cross-study", "split": 0,
+                        "n_train_worms": len(worms), "train_worms": worm_list(worms)})
+        )  # fmt: skip
+    outcomes = run(estimators, splits, n_jobs=n_jobs, progress=progress,
+                   label="4 states, unseen worms")  # fmt: skip
+    scores = _with_majority(outcomes, splits, baseline)
+    counts = tidy(outcomes, confusion)
+    keys = ["model", "evaluation", "n_train_worms", "true", "predicted"]
+    counts = counts.groupby(keys, sort=False)["count"].sum().reset_index()
+    columns = [*SCORE_COLUMNS[:-2], "n_excluded_frames", *SCORE_COLUMNS[-2:]]
+    return Bunch(scores=scores[columns], confusion=counts, preset=p)

@@ -1,0 +1,54 @@
+"""The experiments' view of the data: task labels, neuron names, matching columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from wormsk._utils import CHANNELS, WORM_LEVEL, neuron_names
+from wormsk.datasets import KATO_STATES, map_states
+
+
+def task_labels(X: pd.DataFrame, y, task: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Map labels to the task's vocabulary and drop excluded frames (nostate, ...)."""
+    if y is None:
+        raise ValueError("This experiment needs state labels y (or a Bunch's target).")
+    y = np.asarray(y, dtype=object)
+    present = {str(v) for v in pd.unique(y) if v is not None}
+    if task == "seven":
+        unknown = present - set(KATO_STATES) - {"nostate"}
+        if unknown:
+            raise ValueError(
+                f"The 7-state experiment needs Kato state labels {list(KATO_STATES)}; "
+                f"got {sorted(unknown)}."
+            )
+        mapped = np.where(y == "nostate", None, y)
+    else:  # "four" or "fwd_rev"
+        mapped = map_states(y, task)
+    keep = np.array([m is not None for m in mapped], dtype=bool)
+    if keep.sum() == 0:
+        raise ValueError(f"No frame of the data has a label usable for task {task!r}.")
+    return X.iloc[np.flatnonzero(keep)], np.asarray(mapped[keep], dtype=object)
+
+
+def worms_of(X: pd.DataFrame) -> list:
+    """The worms of a table, in order of their first row."""
+    return list(pd.unique(X.index.get_level_values(WORM_LEVEL)))
+
+
+def names_of(X: pd.DataFrame) -> list[str]:
+    """The neuron names of a table's columns."""
+    return neuron_names(list(X.columns), len(CHANNELS))
+
+
+def check_same_columns(X_a: pd.DataFrame, X_b: pd.DataFrame) -> None:
+    """Refuse a second dataset whose columns differ from the first's."""
+    if list(X_a.columns) != list(X_b.columns):
+        only_a = sorted(set(X_a.columns) - set(X_b.columns))
+        only_b = sorted(set(X_b.columns) - set(X_a.columns))
+        raise ValueError(
+            "The training and test datasets must have the same columns in the same "
+            f"order (load both with the same neurons, e.g. NICHOLS_SHARED_NEURONS); "
+            f"only in the training data: {only_a[:6]}, only in the test data: "
+            f"{only_b[:6]}."
+        )
