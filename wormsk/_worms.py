@@ -17,6 +17,7 @@ guessed at.
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 import warnings
@@ -26,10 +27,143 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from wormsk._utils import WORM_LEVEL, _num_samples, get_worms, plain
+from wormsk._utils import WORM_LEVEL, _num_samples, plain
 from wormsk.exceptions import WormIdentityWarning
 
-__all__ = ["Worms", "resolve_worms"]
+__all__ = ["Worms", "get_worms", "resolve_worms", "worm_indices"]
+
+
+def get_worms(X, groups=None) -> np.ndarray:
+    """Return the worm identity of every row of ``X`` as a 1-D array.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        A recording table. A DataFrame whose index has a level named ``"worm"``
+        carries worm identity itself.
+    groups : array-like of shape (n_samples,), optional
+        Explicit worm identity; takes precedence over the index.
+
+    Returns
+    -------
+    worms : ndarray of shape (n_samples,)
+        One label per row; all zeros when neither source is available (the whole
+        input is one worm).
+    """
+    n_samples = _num_samples(X)
+    if groups is not None:
+        raw, groups = groups, np.asarray(groups)
+        if groups.dtype.kind == "U" and not isinstance(raw, np.ndarray):
+            # np.asarray turns [1, "a"] into ["1", "a"]: check the labels as given.
+            groups = np.asarray(raw, dtype=object)
+            _check_worm_labels(groups, "groups")
+            groups = np.asarray(raw)
+        if groups.ndim != 1:
+            raise ValueError(
+                f"groups must be 1-D with one worm label per row; got shape "
+                f"{groups.shape}."
+            )
+        if groups.shape[0] != n_samples:
+            raise ValueError(
+                f"groups has {groups.shape[0]} entries but X has {n_samples} rows; "
+                "give one worm label per row."
+            )
+        return _check_worm_labels(groups, "groups")
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and WORM_LEVEL in index.names:
+        worms = np.asarray(index.get_level_values(WORM_LEVEL))
+        pos = index.names.index(WORM_LEVEL)
+        uniques, codes = index.levels[pos], index.codes[pos]
+        # The checks read the level's distinct labels (and codes, -1 = missing):
+        # the same verdict as over every row, without a pass over object rows.
+        if (
+            (codes == -1).any()
+            or (uniques.dtype == object and _mixed(uniques))
+            or uniques.isin(_MISSING_AS_TEXT).any()
+        ):
+            _check_worm_labels(worms, "the index level 'worm'")
+        return worms
+    if isinstance(index, pd.Index) and index.name == WORM_LEVEL:
+        return _check_worm_labels(np.asarray(index), "the index 'worm'")
+    return np.zeros(n_samples, dtype=np.int64)
+
+
+def _check_worm_labels(worms: np.ndarray, source: str) -> np.ndarray:
+    """Refuse missing worm labels and labels of mixed types.
+
+    Mixed labels (``[1, "a"]``) cannot be sorted, which splitting by worm needs,
+    and ``1`` and ``"1"`` would read as one worm in a message but as two here.
+    """
+    if worms.dtype.kind in "fmM" and pd.isna(worms).any():
+        _missing_worm(worms, source)
+    if worms.dtype.kind in "UO":
+        _refuse_missing_as_text(worms, source)
+    if worms.dtype.kind != "O":
+        return worms
+    missing = pd.isna(worms)
+    if missing.any():
+        _missing_worm(worms, source, missing)
+    if _mixed(worms):
+        kind = _sort_kind(worms[0])
+        i = next((i for i, w in enumerate(worms) if _sort_kind(w) is not kind), 0)
+        if i == 0:  # one type throughout, but neither text nor numbers
+            raise TypeError(
+                f"Worm labels in {source} must be strings or numbers; row 0 is "
+                f"{plain(worms[0])!r} ({type(plain(worms[0])).__name__})."
+            )
+        raise TypeError(
+            f"Worm labels in {source} mix types: row 0 is {plain(worms[0])!r} "
+            f"({type(plain(worms[0])).__name__}), row {i} is {plain(worms[i])!r} "
+            f"({type(plain(worms[i])).__name__}). Give every worm a label of one "
+            "type, e.g. all strings: np.asarray(groups, dtype=str)."
+        )
+    return worms
+
+
+def _sort_kind(label) -> type:
+    """str, numbers.Real or the label's own type: labels sort within a kind."""
+    label = plain(label)
+    if isinstance(label, str):
+        return str
+    return numbers.Real if isinstance(label, numbers.Real) else type(label)
+
+
+def _mixed(labels) -> bool:
+    """Labels of types that do not sort together (ints with floats do)."""
+    return pd.api.types.infer_dtype(labels, skipna=False) in ("mixed", "mixed-integer")
+
+
+def _missing_worm(worms, source, missing=None):
+    if missing is None:
+        missing = pd.isna(worms)
+    i = int(np.flatnonzero(missing)[0])
+    raise ValueError(
+        f"Worm labels in {source} are missing (None or NaN) in {int(missing.sum())} "
+        f"row(s), the first at row {i}; every row needs the label of its worm."
+    )
+
+
+# What numpy and pandas write for a missing value when labels become text
+# (np.asarray(["a", np.nan], dtype=str) gives "nan"; astype(str) on None, "None").
+_MISSING_AS_TEXT = ("nan", "NaN", "None", "<NA>", "NaT")
+
+
+def _refuse_missing_as_text(worms: np.ndarray, source: str) -> None:
+    """Refuse labels that are a missing value turned into text.
+
+    Taken at face value, every such row would join one worm called ``"nan"``
+    and be scaled with it: a missing label must not become a worm silently.
+    """
+    text = pd.Index(worms).isin(_MISSING_AS_TEXT)
+    if not text.any():
+        return
+    i = int(np.flatnonzero(text)[0])
+    raise ValueError(
+        f"Worm label {plain(worms[i])!r} in {source} at row {i} ({int(text.sum())} "
+        "such row(s)) looks like a missing label turned into text (converting "
+        "labels with dtype=str or astype(str) writes NaN as 'nan' and None as "
+        "'None'); every row needs the label of its worm."
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,7 +212,7 @@ class Worms:
         return len(self.labels)
 
     def __iter__(self):
-        """``(label, rows)`` per worm, as ``worm_indices`` gives them."""
+        """``(label, rows)`` per worm, as :func:`worm_indices` gives them."""
         return iter(zip(self.labels, self.rows))
 
     @property
@@ -103,6 +237,16 @@ class Worms:
     def lengths(self) -> np.ndarray:
         """Number of rows of every worm."""
         return np.bincount(self.codes, minlength=len(self.labels))
+
+
+def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
+    """Split row positions by worm, in order of each worm's first row.
+
+    Returns a list of ``(worm, positions)`` where ``positions`` are the row
+    positions of that worm in their original (time) order; the same grouping
+    as iterating over :class:`Worms`.
+    """
+    return list(Worms.from_labels(worms))
 
 
 def resolve_worms(X, groups=None, *, caller: str | None = None,

@@ -32,6 +32,16 @@ def _as_2d_float(Y, name: str) -> np.ndarray:
     return arr
 
 
+def _check_same_shape(first, second, why: str) -> None:
+    """Refuse two ``(name, array)`` pairs of different shapes, naming both."""
+    (name_1, arr_1), (name_2, arr_2) = first, second
+    if arr_1.shape != arr_2.shape:
+        raise ValueError(
+            f"{name_1} has shape {arr_1.shape} but {name_2} has shape "
+            f"{arr_2.shape}; {why}"
+        )
+
+
 def trajectory_error(
     Y_true, Y_pred, n_features: int, metric: str = "mae"
 ) -> np.ndarray:
@@ -78,11 +88,7 @@ def trajectory_error(
         raise ValueError(f"n_features must be a positive integer; got {n_features!r}.")
     y_true = _as_2d_float(Y_true, "Y_true")
     y_pred = _as_2d_float(Y_pred, "Y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"Y_true has shape {y_true.shape} but Y_pred has shape {y_pred.shape}; "
-            "they must match."
-        )
+    _check_same_shape(("Y_true", y_true), ("Y_pred", y_pred), "they must match.")
     n_samples, width = y_true.shape
     if n_samples == 0:
         raise ValueError("Y_true is empty; need at least one row to score.")
@@ -259,11 +265,9 @@ def graph_similarity(
         adjacency = adjacency.loc[weights.index, weights.index]
     w = _square(weights, "weights")
     a = _square(adjacency, "adjacency")
-    if w.shape != a.shape:
-        raise ValueError(
-            f"weights has shape {w.shape} but adjacency has shape {a.shape}; they "
-            "must describe the same neurons."
-        )
+    _check_same_shape(
+        ("weights", w), ("adjacency", a), "they must describe the same neurons."
+    )
     if np.isnan(a).any():
         raise ValueError("adjacency holds NaN; give 0 for absent edges.")
     off = ~np.eye(w.shape[0], dtype=bool)

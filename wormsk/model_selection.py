@@ -18,10 +18,19 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils import check_random_state, indexable
 
+from wormsk._docs import docdict, fill_doc
 from wormsk._utils import check_positive_int, check_recording_index
 from wormsk._worms import resolve_worms
 
 __all__ = ["LeaveWormsOut", "WormBlockKFold"]
+
+docdict["split_params"] = """\
+X : DataFrame or array-like of shape (n_samples, n_features)
+    Recording table.
+y : array-like of shape (n_samples,), default=None
+    Ignored.
+groups : array-like of shape (n_samples,), default=None
+    Worm of every row. Defaults to the DataFrame index level ``"worm"``."""
 
 
 class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
@@ -63,17 +72,13 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
         self.n_test_worms = n_test_worms
         self.n_train_worms = n_train_worms
 
+    @fill_doc
     def split(self, X, y=None, groups=None):
         """Generate train and test row positions, one pair per combination.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Recording table.
-        y : array-like of shape (n_samples,), default=None
-            Ignored.
-        groups : array-like of shape (n_samples,), default=None
-            Worm of every row. Defaults to the DataFrame index level ``"worm"``.
+        %(split_params)s
 
         Yields
         ------
@@ -223,19 +228,13 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
         self.shuffle = shuffle
         self.random_state = random_state
 
+    @fill_doc
     def split(self, X, y=None, groups=None):
         """Generate train and test row positions, one pair per fold.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Recording table.
-        y : array-like of shape (n_samples,), default=None
-            Ignored.
-        groups : array-like of shape (n_samples,), default=None
-            Worm of every row. Defaults to the DataFrame index level ``"worm"``,
-            else the whole input is one worm (with a
-            :class:`~wormsk.exceptions.WormIdentityWarning`).
+        %(split_params)s
 
         Yields
         ------
@@ -243,6 +242,12 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
             Row positions outside the fold.
         test : ndarray
             Row positions of the fold.
+
+        Warns
+        -----
+        WormIdentityWarning
+            When neither ``groups`` nor an index level ``"worm"`` gives worm
+            identity: the whole input is then one worm.
         """
         fold = self._fold_of_rows(X, groups)
         indexable(X, y, groups)

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from wormsk._docs import docdict, fill_doc
 from wormsk._utils import (
     FRAME_LEVEL,
     check_column_order,
@@ -33,6 +34,11 @@ from wormsk._utils import (
 from wormsk._worms import resolve_worms
 
 __all__ = ["PerWormScaler", "make_trajectory_targets"]
+
+docdict["scaler_X_y"] = """X : DataFrame or array-like of shape (n_samples, n_features)
+    Recording table.
+y : None
+    Ignored."""
 
 _METHODS = ("minmax", "standard", "robust")
 # A range or spread this small relative to the column's magnitude is float noise
@@ -134,6 +140,7 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.feature_range = feature_range
         self.quantile_range = quantile_range
 
+    @fill_doc
     def fit(self, X, y=None):
         """Record the width (and column names) of ``X``.
 
@@ -143,10 +150,7 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Recording table.
-        y : None
-            Ignored.
+        %(scaler_X_y)s
 
         Returns
         -------
@@ -211,6 +215,7 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return out
 
+    @fill_doc
     def fit_transform(self, X, y=None, groups=None):
         """Fit, then scale each worm by its own statistics.
 
@@ -220,10 +225,7 @@ class PerWormScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Recording table.
-        y : None
-            Ignored.
+        %(scaler_X_y)s
         groups : array-like of shape (n_samples,), default=None
             Worm of every row (see :meth:`transform`).
 

@@ -14,7 +14,13 @@ from wormsk.datasets import recording_table, split_known_neurons
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 
 from . import _docs  # noqa: F401 (the experiments' docdict entries)
-from ._data import check_same_columns, names_of, task_labels, worms_of
+from ._data import (
+    check_same_columns,
+    check_unseen_worms,
+    names_of,
+    task_labels,
+    worms_of,
+)
 from ._estimators import default_classifiers, majority
 from ._presets import Preset, get_preset
 from ._runner import (
@@ -57,6 +63,22 @@ def classification_scores(
     """Accuracy of every estimator on every split, then the majority baseline."""
     outcomes = run(estimators, splits, n_jobs=n_jobs, progress=progress, label=label)
     return _with_majority(outcomes, splits, baseline)
+
+
+def classifiers(estimators, models, preset: Preset, random_state) -> dict:
+    """``estimators``, or the default classifiers ``models`` when it is None."""
+    return check_estimators(
+        estimators,
+        lambda: default_classifiers(models, preset=preset, random_state=random_state),
+    )
+
+
+def _seen_splits(X, y, preset: Preset, random_state) -> list:
+    """Seen worms: 8-frame blocks of every worm dealt into the preset's folds."""
+    return cv_splits(
+        X, y, WormBlockKFold(n_splits=preset.seen_n_splits, random_state=random_state),
+        {"evaluation": "seen"}, preset.seen_max_folds,
+    )  # fmt: skip
 
 
 @fill_doc
@@ -122,10 +144,7 @@ def forward_reverse(
 
     estimators = check_estimators(estimators, default)
     common = dict(baseline=baseline, n_jobs=n_jobs, progress=progress)
-    seen = cv_splits(
-        X, y, WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
-        {"evaluation": "seen"}, p.seen_max_folds,
-    )  # fmt: skip
+    seen = _seen_splits(X, y, p, random_state)
     unseen = cv_splits(X, y, LeaveWormsOut(), {"evaluation": "unseen"})
     scores = pd.concat(
         [
@@ -178,16 +197,8 @@ def seven_states_seen(
     """
     p = get_preset(preset)
     X, y = task_labels(*recording_table(data, y, groups=groups), "seven")
-    estimators = check_estimators(
-        estimators,
-        lambda: default_classifiers(
-            ["MLP", "GNN"], preset=p, random_state=random_state
-        ),
-    )
-    splits = cv_splits(
-        X, y, WormBlockKFold(n_splits=p.seen_n_splits, random_state=random_state),
-        {"evaluation": "seen"}, p.seen_max_folds,
-    )  # fmt: skip
+    estimators = classifiers(estimators, ["MLP", "GNN"], p, random_state)
+    splits = _seen_splits(X, y, p, random_state)
     scores = classification_scores(
         estimators, splits, baseline=baseline, n_jobs=n_jobs,
         progress=progress, label="7 states, seen worms",
@@ -263,11 +274,7 @@ def four_states_unseen(
     X_all, y_all = recording_table(data, y, groups=groups)
     X, y4 = task_labels(X_all, y_all, "four")
     worms = worms_of(X)
-    if len(worms) < 2:
-        raise ValueError(
-            f"The unseen-worm experiment needs at least 2 worms; the data have "
-            f"{len(worms)} ({worms})."
-        )
+    check_unseen_worms(worms)
     sizes = list(range(1, len(worms))) if train_sizes is None else list(train_sizes)
     bad = [k for k in sizes if not 1 <= k < len(worms)]
     if bad:
@@ -275,12 +282,7 @@ def four_states_unseen(
             f"train_sizes {bad} are impossible with {len(worms)} worms; use 1.."
             f"{len(worms) - 1}."
         )
-    estimators = check_estimators(
-        estimators,
-        lambda: default_classifiers(
-            ["SVM", "MLP", "GNN"], preset=p, random_state=random_state
-        ),
-    )
+    estimators = classifiers(estimators, ["SVM", "MLP", "GNN"], p, random_state)
     splits = [
         split
         for k in sizes

@@ -36,6 +36,15 @@ def worms_of(X: pd.DataFrame) -> list:
     return list(pd.unique(X.index.get_level_values(WORM_LEVEL)))
 
 
+def check_unseen_worms(worms: list) -> None:
+    """Refuse data with fewer than 2 worms for an unseen-worm experiment."""
+    if len(worms) < 2:
+        raise ValueError(
+            f"The unseen-worm experiment needs at least 2 worms; the data have "
+            f"{len(worms)} ({worms})."
+        )
+
+
 def names_of(X: pd.DataFrame) -> list[str]:
     """The neuron names of a table's columns."""
     return neuron_names(list(X.columns), len(CHANNELS))

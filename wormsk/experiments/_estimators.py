@@ -75,6 +75,16 @@ def connectome_adjacency(neurons: Iterable[str]) -> pd.DataFrame:
     ).astype(float)
 
 
+def _net_settings(p: Preset, random_state, prefix: str = "") -> dict:
+    """The networks' size and training settings from the preset, and the seed.
+
+    Classifiers read ``hidden_size``, ``max_epochs``, ``lr`` and ``batch_size``;
+    forecasters the same settings with ``prefix="traj_"``.
+    """
+    names = ("hidden_size", "max_epochs", "lr", "batch_size")
+    return {n: getattr(p, prefix + n) for n in names} | {"random_state": random_state}
+
+
 def default_classifiers(
     models: Iterable[str] = ("SVM", "MLP", "GNN"),
     *,
@@ -112,13 +122,7 @@ def default_classifiers(
     ['GNN', 'SVM']
     """
     p = get_preset(preset)
-    nets = dict(
-        hidden_size=p.hidden_size,
-        max_epochs=p.max_epochs,
-        lr=p.lr,
-        batch_size=p.batch_size,
-        random_state=random_state,
-    )
+    nets = _net_settings(p, random_state)
     out = {}
     for name in models:
         if name == "SVM":
@@ -181,13 +185,9 @@ def default_regressors(
     """
     p = get_preset(preset)
     common = dict(
-        hidden_size=p.traj_hidden_size,
-        max_epochs=p.traj_max_epochs,
-        lr=p.traj_lr,
-        batch_size=p.traj_batch_size,
+        _net_settings(p, random_state, prefix="traj_"),
         train_horizon=p.train_horizon,
         teacher_forcing_epochs=p.traj_teacher_forcing_epochs,
-        random_state=random_state,
     )
     kinds = {"MLP": MLPRegressor, "GNN": GNNRegressor, "GRU": GRURegressor}
     out = {}

@@ -14,11 +14,10 @@ from wormsk.datasets import recording_table
 from wormsk.model_selection import LeaveWormsOut
 
 from . import _docs  # noqa: F401 (the experiments' docdict entries)
-from ._classification import SCORE_COLUMNS, classification_scores
-from ._data import names_of, task_labels, worms_of
-from ._estimators import default_classifiers
+from ._classification import SCORE_COLUMNS, classification_scores, classifiers
+from ._data import check_unseen_worms, names_of, task_labels, worms_of
 from ._presets import Preset, get_preset
-from ._runner import HeldOut, ProgressCallback, Split, check_estimators, cv_splits
+from ._runner import HeldOut, ProgressCallback, Split, cv_splits
 
 __all__ = ["missing_neurons"]
 
@@ -150,17 +149,8 @@ def missing_neurons(
         p.missing_fractions if fractions is None else fractions
     )
     X, y = task_labels(*recording_table(data, y, groups=groups), "fwd_rev")
-    if len(worms_of(X)) < 2:
-        raise ValueError(
-            f"The unseen-worm experiment needs at least 2 worms; the data have "
-            f"{len(worms_of(X))} ({worms_of(X)})."
-        )
-    estimators = check_estimators(
-        estimators,
-        lambda: default_classifiers(
-            MISSING_MODELS, preset=p, random_state=random_state
-        ),
-    )
+    check_unseen_worms(worms_of(X))
+    estimators = classifiers(estimators, MISSING_MODELS, p, random_state)
     lost = losses(X, fractions, random_state)
     splits = []
     for split in cv_splits(X, y, LeaveWormsOut(), {"evaluation": "unseen"},
