@@ -49,6 +49,9 @@ class _WormClassifier(ClassifierMixin, WormEstimator):
     }
     _criterion = torch.nn.CrossEntropyLoss
     _net_class = _ClassifierNet
+    _metric = staticmethod(accuracy_score)
+    # The estimators' score, not the mixin's: it resolves worm identity.
+    score = WormEstimator.score
 
     def _encode_y(self, y, n_samples, reset, classes=None):
         y = column_or_1d(y, warn=True)
@@ -222,10 +225,6 @@ class _WormClassifier(ClassifierMixin, WormEstimator):
             Labels from ``classes_``.
         """
         return self._predict(X, groups, "predict")
-
-    _metric = staticmethod(accuracy_score)
-    # The estimators' score, not the mixin's: it resolves worm identity.
-    score = WormEstimator.score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -134,6 +134,9 @@ class _WormRegressor(RegressorMixin, WormEstimator):
     }
     _criterion = _MaskedMSELoss
     _net_class = _RegressorNet
+    _metric = staticmethod(r2_score)
+    # The estimators' score, not the mixin's: it resolves worm identity.
+    score = WormEstimator.score
     _NET_PARAMS = (*WormEstimator._NET_PARAMS, "train_horizon",
                    "teacher_forcing_epochs")  # fmt: skip
 
@@ -296,10 +299,6 @@ class _WormRegressor(RegressorMixin, WormEstimator):
             if self._y_ndim == 1:
                 out = out.ravel()
         return out
-
-    _metric = staticmethod(r2_score)
-    # The estimators' score, not the mixin's: it resolves worm identity.
-    score = WormEstimator.score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
