@@ -104,6 +104,13 @@ def print_machine(info: dict) -> None:
     )
 
 
+def begin() -> dict:
+    """Print and return :func:`machine_info`: every benchmark's first lines."""
+    info = machine_info()
+    print_machine(info)
+    return info
+
+
 # --- timing -----------------------------------------------------------------------
 
 
@@ -277,3 +284,10 @@ def save(name: str, info: dict, rows: list[dict], settings: dict,
     (RESULTS / f"{name}-latest.json").write_text(text)
     print(f"# saved {path.relative_to(REPO)}")
     return path
+
+
+def report(name: str, info: dict, rows: list[dict], columns: list[str],
+           settings: dict, no_save: bool = False, floatfmt: str = ".3g") -> None:
+    """Every benchmark's end: :func:`print_table` the rows, then :func:`save` them."""
+    print_table(rows, columns, floatfmt)
+    save(name, info, rows, settings, no_save)

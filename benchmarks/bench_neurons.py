@@ -33,14 +33,12 @@ from pathlib import Path
 from _common import (
     EpochClock,
     PeakMemory,
+    begin,
     fit_epochs,
-    machine_info,
     median,
     parser,
-    print_machine,
-    print_table,
+    report,
     run_worker,
-    save,
 )
 
 HIDDEN, BATCH, N_WORMS, N_FRAMES, N_CLASSES = 16, 64, 2, 320, 7
@@ -109,8 +107,7 @@ def main():
     neurons = [15, 50] if args.quick else args.neurons
     epochs = 2 if args.quick else args.epochs
 
-    info = machine_info()
-    print_machine(info)
+    info = begin()
     script = Path(__file__)
     rows = []
     for n in neurons:
@@ -152,11 +149,10 @@ def main():
                "epoch cpu s", "cpu ns/pair", "fit peak MiB"]
     if args.compare_threads:
         columns.append(f"step s ({os.cpu_count()} thr)")
-    print_table(rows, columns)
-    save("neurons", info, rows,
-         {"repeats": repeats, "epochs": epochs, "hidden_size": HIDDEN,
-          "batch_size": BATCH, "n_worms": N_WORMS, "n_frames": N_FRAMES,
-          "torch_threads": 1}, args.no_save)
+    report("neurons", info, rows, columns,
+           {"repeats": repeats, "epochs": epochs, "hidden_size": HIDDEN,
+            "batch_size": BATCH, "n_worms": N_WORMS, "n_frames": N_FRAMES,
+            "torch_threads": 1}, args.no_save)
 
 
 if __name__ == "__main__":

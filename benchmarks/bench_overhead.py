@@ -27,17 +27,7 @@ import time
 
 import numpy as np
 import torch
-from _common import (
-    EpochClock,
-    clocks,
-    epoch_times,
-    machine_info,
-    median,
-    parser,
-    print_machine,
-    print_table,
-    save,
-)
+from _common import EpochClock, begin, clocks, epoch_times, median, parser, report
 
 from wormsk.datasets import make_worms
 from wormsk.models import GNNClassifier, MLPClassifier
@@ -117,8 +107,7 @@ def main():
 
     import wormsk.models  # noqa: F401  (imports torch first, for machine_info)
 
-    info = machine_info()
-    print_machine(info)
+    info = begin()
     X, y = make_worms(n_worms=args.worms, n_frames=3000, random_state=0,
                       return_X_y=True)
     worms = np.asarray(X.index.get_level_values("worm"))
@@ -169,13 +158,12 @@ def main():
             "same losses": same,
             "rounds": rounds,
         })
-    print_table(rows, ["model", "batches/epoch", "plain epoch s", "wormsk epoch s",
-                       "epoch ratio", "plain epoch cpu s", "wormsk epoch cpu s",
-                       "epoch cpu ratio", "fit ratio", "same losses"])
-    save("overhead", info, rows, {"epochs": epochs, "repeats": repeats,
-                                  "worms": args.worms, "n_frames": 3000,
-                                  "batch_size": 256, "hidden_size": 16},
-         args.no_save)
+    columns = ["model", "batches/epoch", "plain epoch s", "wormsk epoch s",
+               "epoch ratio", "plain epoch cpu s", "wormsk epoch cpu s",
+               "epoch cpu ratio", "fit ratio", "same losses"]
+    report("overhead", info, rows, columns,
+           {"epochs": epochs, "repeats": repeats, "worms": args.worms,
+            "n_frames": 3000, "batch_size": 256, "hidden_size": 16}, args.no_save)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from _common import (
-    machine_info,
-    median,
-    parser,
-    print_machine,
-    print_table,
-    repeat,
-    save,
-)
+from _common import begin, median, parser, repeat, report
 
 from wormsk.datasets import make_worms
 from wormsk.models import GNNClassifier, MLPClassifier
@@ -35,8 +27,7 @@ def main():
     repeats = 2 if args.quick else args.repeats
     many = 10 if args.quick else args.many
 
-    info = machine_info()
-    print_machine(info)
+    info = begin()
     X_train, y_train = make_worms(n_worms=5, n_frames=3000, random_state=0,
                                   return_X_y=True)
     X_one, _ = make_worms(n_worms=1, n_frames=3000, random_state=1,
@@ -76,11 +67,11 @@ def main():
             f"{many} worms frames/s": round(len(X_many) / median(big)),
             "runs": {"one": one, "forward": fwd, "many": big},
         })
-    print_table(rows, ["model", "1 worm s", "1 worm frames/s", "forward only s",
-                       f"{many} worms s", f"{many} worms frames/s"], ".3g")
-    save("predict", info, rows, {"repeats": repeats, "n_frames": 3000,
-                                 "n_neurons": 15, "many_worms": many},
-         args.no_save)
+    columns = ["model", "1 worm s", "1 worm frames/s", "forward only s",
+               f"{many} worms s", f"{many} worms frames/s"]
+    report("predict", info, rows, columns,
+           {"repeats": repeats, "n_frames": 3000, "n_neurons": 15,
+            "many_worms": many}, args.no_save)
 
 
 if __name__ == "__main__":

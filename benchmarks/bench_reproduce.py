@@ -29,16 +29,7 @@ import sys
 import tempfile
 import time
 
-from _common import (
-    REPO,
-    _maxrss_kib,
-    machine_info,
-    median,
-    parser,
-    print_machine,
-    print_table,
-    save,
-)
+from _common import REPO, _maxrss_kib, begin, median, parser, report
 
 
 def _children_cpu_s() -> float:
@@ -62,8 +53,7 @@ def main():
     else:
         repeats = max(1, args.repeats or (1 if args.full else 3))
 
-    info = machine_info()
-    print_machine(info)
+    info = begin()
     cmd = [sys.executable, "-m", "wormsk.cli", "reproduce"]
     if not args.full:
         cmd.append("--quick")
@@ -117,15 +107,14 @@ def main():
     for row in rows:
         row["projected 2-core s"] = row["median cpu s"] / 2
     rows[-1]["peak process MiB"] = peak
-    print_table(rows, ["experiment", "runs", "median s", "min s", "max s",
-                       "median cpu s", "cpu use %", "projected 2-core s",
-                       "peak process MiB"], ".4g")
     name = "reproduce_full" if args.full else "reproduce"
     if args.per_experiment:
         name += "_per_experiment"
-    save(name, info, rows,
-         {"repeats": repeats, "jobs": args.jobs, "full": args.full,
-          "per_experiment": args.per_experiment}, args.no_save)
+    columns = ["experiment", "runs", "median s", "min s", "max s", "median cpu s",
+               "cpu use %", "projected 2-core s", "peak process MiB"]
+    report(name, info, rows, columns,
+           {"repeats": repeats, "jobs": args.jobs, "full": args.full,
+            "per_experiment": args.per_experiment}, args.no_save, ".4g")
 
 
 if __name__ == "__main__":

@@ -20,17 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from _common import (
-    EpochClock,
-    fit_epochs,
-    machine_info,
-    median,
-    parser,
-    print_machine,
-    print_table,
-    run_worker,
-    save,
-)
+from _common import EpochClock, begin, fit_epochs, median, parser, report, run_worker
 
 N_FRAMES = 3000
 
@@ -64,8 +54,7 @@ def main():
     worms = [5, 10] if args.quick else args.worms
     epochs = 2 if args.quick else args.epochs
 
-    info = machine_info()
-    print_machine(info)
+    info = begin()
     rows = []
     for n in worms:
         runs = [run_worker(Path(__file__), [str(n), str(epochs), args.model])
@@ -91,11 +80,11 @@ def main():
             "memory_run": mem,
         })
         print(f"# {n} worms: done", flush=True)
-    print_table(rows, ["worms", "frames", "epoch s", "us/frame", "epoch cpu s",
-                       "cpu us/frame", "data MiB", "fit peak MiB", "peak-data MiB"])
-    save(f"worms-{args.model}", info, rows,
-         {"repeats": repeats, "epochs": epochs, "n_frames": N_FRAMES,
-          "n_neurons": 15, "model": args.model}, args.no_save)
+    columns = ["worms", "frames", "epoch s", "us/frame", "epoch cpu s",
+               "cpu us/frame", "data MiB", "fit peak MiB", "peak-data MiB"]
+    report(f"worms-{args.model}", info, rows, columns,
+           {"repeats": repeats, "epochs": epochs, "n_frames": N_FRAMES,
+            "n_neurons": 15, "model": args.model}, args.no_save)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,22 @@ from skorch import NeuralNetClassifier
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
 from ._docs import fill_doc
-from ._estimator import WormEstimator
+from ._estimator import (
+    RUNTIME_PARAMS,
+    TRAINING_PARAMS,
+    WormEstimator,
+    keyword_init,
+)
 from ._graph import GraphMixin
 from ._net import WormNetMixin
 
 _AGGREGATIONS = StrOptions({"concat", "sum"})
+_CLASSIFIER_PARAMS = {
+    "lr": 1e-2,
+    **TRAINING_PARAMS,
+    "class_weight": None,
+    **RUNTIME_PARAMS,
+}
 
 
 class _ClassifierNet(WormNetMixin, NeuralNetClassifier):
@@ -38,6 +49,9 @@ class _WormClassifier(ClassifierMixin, WormEstimator):
     }
     _criterion = torch.nn.CrossEntropyLoss
     _net_class = _ClassifierNet
+    _metric = staticmethod(accuracy_score)
+    # The estimators' score, not the mixin's: it resolves worm identity.
+    score = WormEstimator.score
 
     def _encode_y(self, y, n_samples, reset, classes=None):
         y = column_or_1d(y, warn=True)
@@ -212,10 +226,6 @@ class _WormClassifier(ClassifierMixin, WormEstimator):
         """
         return self._predict(X, groups, "predict")
 
-    _metric = staticmethod(accuracy_score)
-    # The estimators' score, not the mixin's: it resolves worm identity.
-    score = WormEstimator.score
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
@@ -248,29 +258,11 @@ class MLPClassifier(_WormClassifier):
     True
     """
 
-    def __init__(
-        self,
-        *,
+    __init__ = keyword_init(
         hidden_size=16,
         aggregation="concat",
-        lr=1e-2,
-        max_epochs=10,
-        batch_size=256,
-        optimizer=torch.optim.Adam,
-        weight_decay=0.0,
-        n_channels="auto",
-        norm=True,
-        class_weight=None,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        interrupt="raise",
-        **kwargs,
-    ):
-        self._store(locals())
+        **_CLASSIFIER_PARAMS,
+    )
 
     _missing_nodes = "sum"
 
@@ -327,31 +319,13 @@ class GNNClassifier(GraphMixin, _WormClassifier):
         **GraphMixin._parameter_constraints,
     }
 
-    def __init__(
-        self,
-        *,
+    __init__ = keyword_init(
         hidden_size=16,
         aggregation="concat",
         edges="static",
         adjacency=None,
-        lr=1e-2,
-        max_epochs=10,
-        batch_size=256,
-        optimizer=torch.optim.Adam,
-        weight_decay=0.0,
-        n_channels="auto",
-        norm=True,
-        class_weight=None,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        interrupt="raise",
-        **kwargs,
-    ):
-        self._store(locals())
+        **_CLASSIFIER_PARAMS,
+    )
 
     _missing_nodes = "always"
 

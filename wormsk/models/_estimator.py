@@ -61,6 +61,78 @@ _INTERRUPTS = ("raise", "stop")
 DOC_URL = "https://wormsk.readthedocs.io/en/stable/"
 
 
+#: Constructor parameters of all five estimators, in signature order after the
+#: learning rate (whose default differs between classifiers and regressors)...
+TRAINING_PARAMS = {
+    "max_epochs": 10,
+    "batch_size": 256,
+    "optimizer": torch.optim.Adam,
+    "weight_decay": 0.0,
+    "n_channels": "auto",
+    "norm": True,
+}
+#: ... and last, after each family's own.
+RUNTIME_PARAMS = {
+    "train_split": None,
+    "callbacks": None,
+    "warm_start": False,
+    "random_state": None,
+    "device": "cpu",
+    "verbose": 0,
+    "interrupt": "raise",
+}
+
+
+def keyword_init(**defaults):
+    """An estimator ``__init__`` taking ``defaults`` as keyword-only parameters.
+
+    The five estimators share most of their ~20 parameters; this states each one
+    once. The returned function's ``__signature__`` lists ``defaults`` in order and
+    skorch's routed ``**kwargs`` last, exactly as a written-out signature would, so
+    sklearn's ``get_params``/``clone``, ``help()`` and numpydoc read it as usual.
+    It only stores the parameters (sklearn's rule), as
+    :meth:`WormEstimator._store` does.
+
+    Parameters
+    ----------
+    **defaults
+        Parameter name -> default value, in signature order.
+
+    Returns
+    -------
+    __init__ : callable
+        To assign as ``__init__`` in the class body.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from wormsk.models import MLPClassifier
+    >>> list(inspect.signature(MLPClassifier).parameters)[:4]
+    ['hidden_size', 'aggregation', 'lr', 'max_epochs']
+    """
+    P = inspect.Parameter
+    signature = inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD)]
+        + [P(name, P.KEYWORD_ONLY, default=value) for name, value in defaults.items()]
+        + [P("kwargs", P.VAR_KEYWORD)]
+    )
+
+    def __init__(self, *args, **kwargs):
+        if args:
+            raise TypeError(
+                f"{type(self).__name__} takes keyword arguments only; got "
+                f"{len(args)} positional argument(s) {args!r}, e.g. write "
+                f"{type(self).__name__}(hidden_size=...)."
+            )
+        # Names the signature does not list are skorch's routed ones (**kwargs).
+        bound = signature.bind(self, **kwargs)
+        bound.apply_defaults()
+        self._store(bound.arguments)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
 class WormEstimator(BaseEstimator):
     """Validation, seeding, the private net and persistence for wormsk estimators.
 

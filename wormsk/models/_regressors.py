@@ -16,11 +16,24 @@ from torch import nn
 from ..nn import GRUForecaster, GRUReadout, MarkovForecaster, WormGNN, WormMLP
 from ._data import module_input
 from ._docs import fill_doc
-from ._estimator import WormEstimator
+from ._estimator import (
+    RUNTIME_PARAMS,
+    TRAINING_PARAMS,
+    WormEstimator,
+    keyword_init,
+)
 from ._graph import GraphMixin
 from ._net import WormNetMixin, seeded_generator
 
 _TARGETS = ("auto", "forecast", "direct")
+_REGRESSOR_PARAMS = {
+    "lr": 3e-3,
+    **TRAINING_PARAMS,
+    "train_horizon": 8,
+    "teacher_forcing_epochs": 275,
+    "target": "auto",
+    **RUNTIME_PARAMS,
+}
 
 
 class _RegressorNet(WormNetMixin, NeuralNetRegressor):
@@ -121,6 +134,9 @@ class _WormRegressor(RegressorMixin, WormEstimator):
     }
     _criterion = _MaskedMSELoss
     _net_class = _RegressorNet
+    _metric = staticmethod(r2_score)
+    # The estimators' score, not the mixin's: it resolves worm identity.
+    score = WormEstimator.score
     _NET_PARAMS = (*WormEstimator._NET_PARAMS, "train_horizon",
                    "teacher_forcing_epochs")  # fmt: skip
 
@@ -284,10 +300,6 @@ class _WormRegressor(RegressorMixin, WormEstimator):
                 out = out.ravel()
         return out
 
-    _metric = staticmethod(r2_score)
-    # The estimators' score, not the mixin's: it resolves worm identity.
-    score = WormEstimator.score
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -327,31 +339,11 @@ class MLPRegressor(_WormRegressor):
         "aggregation": [StrOptions({"concat", "sum"})],
     }
 
-    def __init__(
-        self,
-        *,
+    __init__ = keyword_init(
         hidden_size=16,
         aggregation="concat",
-        lr=3e-3,
-        max_epochs=10,
-        batch_size=256,
-        optimizer=torch.optim.Adam,
-        weight_decay=0.0,
-        n_channels="auto",
-        norm=True,
-        train_horizon=8,
-        teacher_forcing_epochs=275,
-        target="auto",
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        interrupt="raise",
-        **kwargs,
-    ):
-        self._store(locals())
+        **_REGRESSOR_PARAMS,
+    )
 
     _missing_nodes = "sum"
 
@@ -405,33 +397,13 @@ class GNNRegressor(GraphMixin, _WormRegressor):
         "aggregation": [StrOptions({"concat", "sum"})],
     }
 
-    def __init__(
-        self,
-        *,
+    __init__ = keyword_init(
         hidden_size=16,
         aggregation="concat",
         edges="dynamic",
         adjacency=None,
-        lr=3e-3,
-        max_epochs=10,
-        batch_size=256,
-        optimizer=torch.optim.Adam,
-        weight_decay=0.0,
-        n_channels="auto",
-        norm=True,
-        train_horizon=8,
-        teacher_forcing_epochs=275,
-        target="auto",
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        interrupt="raise",
-        **kwargs,
-    ):
-        self._store(locals())
+        **_REGRESSOR_PARAMS,
+    )
 
     _missing_nodes = "always"
 
@@ -485,31 +457,11 @@ class GRURegressor(_WormRegressor):
         "burn_in": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        *,
+    __init__ = keyword_init(
         hidden_size=64,
         burn_in=4,
-        lr=3e-3,
-        max_epochs=10,
-        batch_size=256,
-        optimizer=torch.optim.Adam,
-        weight_decay=0.0,
-        n_channels="auto",
-        norm=True,
-        train_horizon=8,
-        teacher_forcing_epochs=275,
-        target="auto",
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        interrupt="raise",
-        **kwargs,
-    ):
-        self._store(locals())
+        **_REGRESSOR_PARAMS,
+    )
 
     @property
     def _burn_in_rows(self):

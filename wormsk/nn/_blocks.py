@@ -177,6 +177,30 @@ def init_weights(module: nn.Module) -> nn.Module:
     return module
 
 
+class FrameNet(nn.Module):
+    """Base of :class:`WormMLP` and :class:`WormGNN`, the networks that map one
+    frame (B, N, C): their shared sizes and options, checked once."""
+
+    def _set_options(
+        self, n_neurons, n_channels, n_outputs, hidden_size, aggregation, readout, norm
+    ) -> tuple[int, int]:
+        """Check and store the shared constructor arguments; return (N, h)."""
+        self.n_neurons = check_positive_int(n_neurons, "n_neurons")
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.aggregation = check_choice(aggregation, "aggregation", ("concat", "sum"))
+        self.readout = check_choice(readout, "readout", ("graph", "node"))
+        self.norm = bool(norm)
+        return self.n_neurons, self.hidden_size
+
+    @property
+    def step_module(self) -> nn.Module:
+        """The network that maps one frame (B, N, C): this module itself (a
+        forecaster's is its ``step``)."""
+        return self
+
+
 # --- argument and input checks (shared; private) ---------------------------------
 
 def check_positive_int(value, name: str) -> int:

@@ -10,6 +10,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from ._blocks import (
+    FrameNet,
     MLPBlock,
     check_choice,
     check_frames,
@@ -273,7 +274,7 @@ class EdgeEncoder(nn.Module):
         return _absent_pairs(logits, mask)
 
 
-class WormGNN(nn.Module):
+class WormGNN(FrameNet):
     """The paper's GNN on an inferred (static/dynamic) or a fixed adjacency.
 
     Node embedding v_i = g_node(x_i); adjacency A from the :class:`EdgeEncoder` (or
@@ -350,14 +351,10 @@ class WormGNN(nn.Module):
         pair_budget: int = DEFAULT_PAIR_BUDGET,
     ) -> None:
         super().__init__()
-        self.n_neurons = n = check_positive_int(n_neurons, "n_neurons")
-        self.n_channels = check_positive_int(n_channels, "n_channels")
-        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
-        self.hidden_size = h = check_positive_int(hidden_size, "hidden_size")
+        n, h = self._set_options(
+            n_neurons, n_channels, n_outputs, hidden_size, aggregation, readout, norm
+        )
         self.edges = check_choice(edges, "edges", ("static", "dynamic"))
-        self.aggregation = check_choice(aggregation, "aggregation", ("concat", "sum"))
-        self.readout = check_choice(readout, "readout", ("graph", "node"))
-        self.norm = bool(norm)
         self.pair_budget = check_positive_int(pair_budget, "pair_budget")
 
         self.node = MLPBlock(n_channels, h, h, norm)
@@ -375,12 +372,6 @@ class WormGNN(nn.Module):
             self.mlp = MLPBlock(2 * h, h, h, norm)
         self.head = nn.Linear(h, n_outputs)
         init_weights(self)
-
-    @property
-    def step_module(self) -> nn.Module:
-        """The network that maps one frame (B, N, C): this module itself (a
-        forecaster's is its ``step``)."""
-        return self
 
     def _adjacency(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         if self.edge_encoder is None:

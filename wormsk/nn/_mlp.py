@@ -6,10 +6,9 @@ import torch
 from torch import nn
 
 from ._blocks import (
+    FrameNet,
     MLPBlock,
-    check_choice,
     check_frames,
-    check_positive_int,
     init_weights,
     node_mask,
     present_sum,
@@ -18,7 +17,7 @@ from ._blocks import (
 __all__ = ["WormMLP"]
 
 
-class WormMLP(nn.Module):
+class WormMLP(FrameNet):
     """The paper's MLP: a shared node encoder, aggregation over neurons, an MLP, a head.
 
     Every neuron's channels go through the same node encoder g_enc (C -> h -> h);
@@ -68,13 +67,9 @@ class WormMLP(nn.Module):
         norm: bool = True,
     ) -> None:
         super().__init__()
-        self.n_neurons = check_positive_int(n_neurons, "n_neurons")
-        self.n_channels = check_positive_int(n_channels, "n_channels")
-        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
-        self.hidden_size = h = check_positive_int(hidden_size, "hidden_size")
-        self.aggregation = check_choice(aggregation, "aggregation", ("concat", "sum"))
-        self.readout = check_choice(readout, "readout", ("graph", "node"))
-        self.norm = bool(norm)
+        _, h = self._set_options(
+            n_neurons, n_channels, n_outputs, hidden_size, aggregation, readout, norm
+        )
 
         self.encoder = MLPBlock(n_channels, h, h, norm)
         agg_width = n_neurons * h if aggregation == "concat" else h
@@ -82,12 +77,6 @@ class WormMLP(nn.Module):
         head_width = n_outputs * (n_neurons if readout == "node" else 1)
         self.head = nn.Linear(h, head_width)
         init_weights(self)
-
-    @property
-    def step_module(self) -> nn.Module:
-        """The network that maps one frame (B, N, C): this module itself (a
-        forecaster's is its ``step``)."""
-        return self
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None
