@@ -17,22 +17,11 @@ from skorch import NeuralNetClassifier
 from .._utils import plain
 from ..nn import WormGNN, WormMLP
 from ._docs import fill_doc
-from ._estimator import (
-    RUNTIME_PARAMS,
-    TRAINING_PARAMS,
-    WormEstimator,
-    keyword_init,
-)
+from ._estimator import WormEstimator
 from ._graph import GraphMixin
 from ._net import WormNetMixin
 
 _AGGREGATIONS = StrOptions({"concat", "sum"})
-_CLASSIFIER_PARAMS = {
-    "lr": 1e-2,
-    **TRAINING_PARAMS,
-    "class_weight": None,
-    **RUNTIME_PARAMS,
-}
 
 
 class _ClassifierNet(WormNetMixin, NeuralNetClassifier):
@@ -258,11 +247,29 @@ class MLPClassifier(_WormClassifier):
     True
     """
 
-    __init__ = keyword_init(
+    def __init__(
+        self,
+        *,
         hidden_size=16,
         aggregation="concat",
-        **_CLASSIFIER_PARAMS,
-    )
+        lr=1e-2,
+        max_epochs=10,
+        batch_size=256,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        n_channels="auto",
+        norm=True,
+        class_weight=None,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        interrupt="raise",
+        **kwargs,
+    ):
+        self._store(locals())
 
     _missing_nodes = "sum"
 
@@ -319,13 +326,31 @@ class GNNClassifier(GraphMixin, _WormClassifier):
         **GraphMixin._parameter_constraints,
     }
 
-    __init__ = keyword_init(
+    def __init__(
+        self,
+        *,
         hidden_size=16,
         aggregation="concat",
         edges="static",
         adjacency=None,
-        **_CLASSIFIER_PARAMS,
-    )
+        lr=1e-2,
+        max_epochs=10,
+        batch_size=256,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        n_channels="auto",
+        norm=True,
+        class_weight=None,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        interrupt="raise",
+        **kwargs,
+    ):
+        self._store(locals())
 
     _missing_nodes = "always"
 

@@ -16,24 +16,11 @@ from torch import nn
 from ..nn import GRUForecaster, GRUReadout, MarkovForecaster, WormGNN, WormMLP
 from ._data import module_input
 from ._docs import fill_doc
-from ._estimator import (
-    RUNTIME_PARAMS,
-    TRAINING_PARAMS,
-    WormEstimator,
-    keyword_init,
-)
+from ._estimator import WormEstimator
 from ._graph import GraphMixin
 from ._net import WormNetMixin, seeded_generator
 
 _TARGETS = ("auto", "forecast", "direct")
-_REGRESSOR_PARAMS = {
-    "lr": 3e-3,
-    **TRAINING_PARAMS,
-    "train_horizon": 8,
-    "teacher_forcing_epochs": 275,
-    "target": "auto",
-    **RUNTIME_PARAMS,
-}
 
 
 class _RegressorNet(WormNetMixin, NeuralNetRegressor):
@@ -339,11 +326,31 @@ class MLPRegressor(_WormRegressor):
         "aggregation": [StrOptions({"concat", "sum"})],
     }
 
-    __init__ = keyword_init(
+    def __init__(
+        self,
+        *,
         hidden_size=16,
         aggregation="concat",
-        **_REGRESSOR_PARAMS,
-    )
+        lr=3e-3,
+        max_epochs=10,
+        batch_size=256,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        n_channels="auto",
+        norm=True,
+        train_horizon=8,
+        teacher_forcing_epochs=275,
+        target="auto",
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        interrupt="raise",
+        **kwargs,
+    ):
+        self._store(locals())
 
     _missing_nodes = "sum"
 
@@ -397,13 +404,33 @@ class GNNRegressor(GraphMixin, _WormRegressor):
         "aggregation": [StrOptions({"concat", "sum"})],
     }
 
-    __init__ = keyword_init(
+    def __init__(
+        self,
+        *,
         hidden_size=16,
         aggregation="concat",
         edges="dynamic",
         adjacency=None,
-        **_REGRESSOR_PARAMS,
-    )
+        lr=3e-3,
+        max_epochs=10,
+        batch_size=256,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        n_channels="auto",
+        norm=True,
+        train_horizon=8,
+        teacher_forcing_epochs=275,
+        target="auto",
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        interrupt="raise",
+        **kwargs,
+    ):
+        self._store(locals())
 
     _missing_nodes = "always"
 
@@ -457,11 +484,31 @@ class GRURegressor(_WormRegressor):
         "burn_in": [Interval(Integral, 1, None, closed="left")],
     }
 
-    __init__ = keyword_init(
+    def __init__(
+        self,
+        *,
         hidden_size=64,
         burn_in=4,
-        **_REGRESSOR_PARAMS,
-    )
+        lr=3e-3,
+        max_epochs=10,
+        batch_size=256,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        n_channels="auto",
+        norm=True,
+        train_horizon=8,
+        teacher_forcing_epochs=275,
+        target="auto",
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        interrupt="raise",
+        **kwargs,
+    ):
+        self._store(locals())
 
     @property
     def _burn_in_rows(self):
