@@ -216,23 +216,26 @@ def plot_accuracy_vs_training_worms(
 
 
 def _accuracy_figure(
-    df, x, ticks, tick_labels, xlabel, title, chance, spread, reference=None
+    df, x, ticks, tick_labels, xlabel, title, chance, spread, reference=None, dodge=0.0
 ):
     """Mean accuracy ± SD of each model against column ``x``, baselines dashed,
-    chance dotted, n under each tick (``ticks`` are values of ``x``)."""
+    chance dotted, n under each tick (``ticks`` are values of ``x``); each
+    model's points are shifted by ``dodge`` x units from the previous one's."""
     fig = _figure((5.5, 4.2))
     ax = fig.add_subplot()
     summary = df.groupby(["model", x], sort=False)["accuracy"].agg(
         ["mean", "std", "count"]
     )
     lowest = np.inf
-    for model in dict.fromkeys(df["model"]):
+    models = list(dict.fromkeys(df["model"]))
+    for k, model in enumerate(models):
         part = summary.loc[model].sort_index()
+        shift = (k - (len(models) - 1) / 2) * dodge
         spread_sd = part["std"].fillna(0.0).to_numpy(dtype=float)
         lowest = min(lowest, float(np.min(part["mean"].to_numpy() - spread_sd)))
         baseline = str(model) in _BASELINES
         line = ax.errorbar(
-            part.index.to_numpy(dtype=float),
+            part.index.to_numpy(dtype=float) + shift,
             part["mean"].to_numpy(dtype=float),
             yerr=spread_sd,
             marker="s" if baseline else "o",
@@ -295,7 +298,9 @@ def plot_missing_neurons(
     -------
     fig : matplotlib.figure.Figure
         Mean accuracy with the standard deviation over held-out worms as error
-        bars; the number of held-out worms per point is written under each tick.
+        bars, each model's points shifted a little sideways so that the bars at
+        one share stay apart; the number of held-out worms per point is written
+        under each tick.
 
     Examples
     --------
@@ -322,6 +327,7 @@ def plot_missing_neurons(
         xlabel="share of each test worm's identified neurons lost "
         "(n: held-out worms)",
         title=title, chance=chance, spread="held-out worms",
+        dodge=0.8,  # % of neurons: error bars at one share do not hide each other
     )  # fmt: skip
 
 
