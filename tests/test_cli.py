@@ -318,14 +318,14 @@ def test_reproduce_simulated_writes_every_table_and_figure(tmp_path, capsys):
     assert "NOT comparable" in printed
     assert "| Connectome GNN |" in printed
     for png in ("confusion_matrix_unseen", "accuracy_vs_training_worms",
-                "trajectory_error", "inferred_graph"):  # fmt: skip
+                "trajectory_error", "inferred_graph", "missing_neurons"):  # fmt: skip
         assert (out / f"{png}.png").stat().st_size > 5000
     tables = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
     assert set(tables) == {
         "forward_reverse_scores", "forward_reverse_summary", "seven_states_scores",
         "seven_states_summary", "four_states_scores", "four_states_confusion",
         "four_states_summary", "trajectory_errors", "trajectory_summary",
-        "inferred_graph",
+        "inferred_graph", "missing_neurons_scores", "missing_neurons_summary",
     }  # fmt: skip
     fr = tables["forward_reverse_summary"]
     assert set(fr["evaluation"]) == {"seen", "unseen"}
@@ -335,7 +335,8 @@ def test_reproduce_simulated_writes_every_table_and_figure(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "NOT comparable" in report and "preset: tiny" in report
     assert "![" in report and "(confusion_matrix_unseen.png)" in report
-    assert report.count("\n## ") >= 6
+    assert report.count("\n## ") >= 7
+    assert "## Forward vs reverse on unseen worms that lose neurons" in report
     assert "| chance (1/2) | 0.500 | 0.500 |" in report
     assert "| chance (1/4) |" in report and "chance is 1/k = 0.143" in report
     assert "mean ± standard deviation over n = 3 held-out worms" in report
@@ -344,6 +345,64 @@ def test_reproduce_simulated_writes_every_table_and_figure(tmp_path, capsys):
     assert "(unseen: not in training)" in report
     assert "| rev1 | reversal, phase 1 | reverse | reverse |" in report
     assert "paper" not in tables["four_states_summary"].columns
+
+
+def test_missing_neurons_table_gives_spread_and_n_per_share_lost():
+    scores = pd.DataFrame(
+        {
+            "model": ["GNN"] * 4 + [cli.MAJORITY] * 4,
+            "fraction": [0.0, 0.0, 0.2, 0.2] * 2,
+            "n_missing": [0, 0, 3, 4] * 2,
+            "accuracy": [0.9, 0.8, 0.7, 0.7, 0.6, 0.5, 0.6, 0.5],
+        }
+    )
+    summary, display = cli._missing_tables(scores)
+    assert summary[["model", "fraction", "n"]].values.tolist() == [
+        ["GNN", 0.0, 2], ["GNN", 0.2, 2], [cli.MAJORITY, 0.0, 2],
+        [cli.MAJORITY, 0.2, 2],
+    ]  # fmt: skip
+    columns = [c for c in display.columns if c != "model"]
+    table = cli.markdown_table(cli._with_chance(display, 2, columns))
+    assert table.splitlines()[0] == "| model | 0 % lost | 20 % lost |"
+    assert "| GNN | 0.850 ± 0.071 (2) | 0.700 ± 0.000 (2) |" in table
+    assert "| Majority class | 0.550 ± 0.071 (2) | 0.550 ± 0.071 (2) |" in table
+    assert table.splitlines()[-1] == "| chance (1/2) | 0.500 | 0.500 |"
+    assert cli._lost_counts(scores) == "0 at 0 %, 3.5 at 20 %"
+
+
+def test_reproduce_missing_neurons_alone(tmp_path, capsys):
+    out = tmp_path / "rep"
+    code = main(["reproduce", "--preset", "tiny", "--out", str(out), "--jobs", "1",
+                 "--experiments", "missing-neurons"])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "missing_neurons.png", "missing_neurons_scores.csv",
+        "missing_neurons_summary.csv", "report.md",
+    ]  # fmt: skip
+    assert (out / "missing_neurons.png").stat().st_size > 5000
+    scores = pd.read_csv(out / "missing_neurons_scores.csv")
+    summary = pd.read_csv(out / "missing_neurons_summary.csv")
+    # tiny: 2 held-out worms x 3 shares x (3 models + majority class)
+    assert len(scores) == 24 and set(scores["evaluation"]) == {"unseen"}
+    assert list(dict.fromkeys(summary["model"])) == [
+        "GNN", "MLP-sum", "SVM+imputer", cli.MAJORITY,
+    ]  # fmt: skip
+    expected = scores.groupby(["model", "fraction"], sort=False)["accuracy"].mean()
+    np.testing.assert_allclose(summary["mean"], expected.to_numpy())
+    assert (summary["n"] == 2).all()
+    assert (scores.loc[scores["fraction"] == 0, "n_missing"] == 0).all()
+    assert (scores.loc[scores["fraction"] == 0.4, "n_missing"] == 6).all()  # of 15
+    report = (out / "report.md").read_text()
+    section = report.split("## Forward vs reverse on unseen worms that lose neurons")[1]
+    assert "| model | 0 % lost | 20 % lost | 40 % lost |" in section
+    assert "| chance (1/2) | 0.500 | 0.500 | 0.500 |" in section
+    gnn = summary[(summary["model"] == "GNN") & (summary["fraction"] == 0.2)].iloc[0]
+    assert f"{gnn['mean']:.3f} ± {gnn['std']:.3f} (2)" in section
+    assert "NaN in every frame" in section and "mean imputation" in section
+    assert "lost per test worm (mean): 0 at 0 %, 3 at 20 %, 6 at 40 %" in section
+    assert "`Majority class` row" in section and "(missing_neurons.png)" in section
+    assert "## Forward vs reverse, seen and unseen" not in report
+    assert "Forward vs reverse on unseen worms" in capsys.readouterr().out
 
 
 # --- the real-data path, on small MAT-files in the real v7.3 layout ----------
@@ -398,7 +457,8 @@ def test_reproduce_real_files_shows_the_paper_beside_measured(tmp_path, capsys):
     out = tmp_path / "real"
     code = main(["reproduce", "--kato", str(kato), "--nichols", str(nichols),
                  "--preset", "tiny", "--out", str(out), "--jobs", "1",
-                 "--experiments", "four-states", "trajectory"])  # fmt: skip
+                 "--experiments", "four-states", "trajectory",
+                 "missing-neurons"])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
     assert "Kato et al. 2015 and Nichols et al. 2017" in printed
@@ -413,3 +473,7 @@ def test_reproduce_real_files_shows_the_paper_beside_measured(tmp_path, capsys):
     errors = pd.read_csv(out / "trajectory_errors.csv")
     assert set(errors["test_worms"]) == {"n2_prelet_0,n2_prelet_1"}
     assert (out / "report.md").read_text().count("paper") >= 2
+    # The Kato worms lose neurons too; no paper numbers exist for this table.
+    missing = pd.read_csv(out / "missing_neurons_summary.csv")
+    assert set(missing["fraction"]) == {0.0, 0.2, 0.4}
+    assert "paper" not in missing.columns and (out / "missing_neurons.png").exists()

@@ -11,6 +11,7 @@ from wormsk.plotting import (  # noqa: E402
     plot_accuracy_vs_training_worms,
     plot_confusion_matrix,
     plot_inferred_graph,
+    plot_missing_neurons,
     plot_trajectory_error,
 )
 
@@ -114,6 +115,73 @@ def test_accuracy_axis_from_chance_with_majority_baseline_and_counts():
     ax = plot_accuracy_vs_training_worms(low, chance=0.25).axes[0]
     assert ax.get_ylim() == (0.0, 1.0) and "starts at 0" in ax.get_ylabel()
     assert plot_accuracy_vs_training_worms(scores).axes[0].get_ylim() == (0.0, 1.0)
+
+
+def _missing_scores():
+    rows = []
+    for model, accuracies in [
+        ("GNN", [[0.9, 0.8], [0.85, 0.75], [0.8, 0.6]]),
+        ("SVM+imputer", [[0.95, 0.85], [0.7, 0.7], [0.65, 0.55]]),
+        ("Majority class", [[0.6, 0.7], [0.6, 0.7], [0.6, 0.7]]),
+    ]:
+        for fraction, pair in zip([0.0, 0.2, 0.4], accuracies):
+            for worm, accuracy in zip(["w0", "w1"], pair):
+                rows.append({"model": model, "evaluation": "unseen",
+                             "test_worms": worm, "fraction": fraction,
+                             "accuracy": accuracy})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_missing_neurons_lines_spread_baselines_and_counts(tmp_path):
+    scores = _missing_scores()
+    before = scores.copy()
+    fig = plot_missing_neurons(scores)
+    pd.testing.assert_frame_equal(scores, before)  # the caller's table untouched
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ["chance (0.50)", "GNN", "SVM+imputer",
+                      "Majority class (baseline)"]  # fmt: skip
+    by_label = dict(zip(labels, handles))
+    gnn = by_label["GNN"]
+    # Three lines side by side at each share, 0.8 % apart.
+    np.testing.assert_allclose(gnn.lines[0].get_xdata(), [-0.8, 19.2, 39.2])
+    np.testing.assert_allclose(gnn.lines[0].get_ydata(), [0.85, 0.8, 0.7])
+    # Error bars: ± the sample SD over the two held-out worms.
+    (bars,) = gnn.lines[2]
+    spans = [seg[1, 1] - seg[0, 1] for seg in bars.get_segments()]
+    np.testing.assert_allclose(spans, 2 * np.array([0.0707107, 0.0707107, 0.1414214]),
+                               rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(by_label["SVM+imputer"].lines[0].get_ydata(),
+                               [0.9, 0.7, 0.6])  # fmt: skip
+    majority = by_label["Majority class (baseline)"].lines[0]
+    assert majority.get_linestyle() == "--" and majority.get_color() == "0.45"
+    np.testing.assert_allclose(majority.get_ydata(), [0.65] * 3)
+    chance = by_label["chance (0.50)"]
+    assert chance.get_linestyle() == ":" and list(chance.get_ydata()) == [0.5, 0.5]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0 %\n(n=2)", "20 %\n(n=2)", "40 %\n(n=2)",
+    ]  # fmt: skip
+    assert "share of each test worm's identified neurons lost" in ax.get_xlabel()
+    assert "unseen worms" in ax.get_title()
+    assert "SD over held-out worms" in ax.get_legend().get_title().get_text()
+    assert ax.get_ylim() == (0.5, 1.0) and "starts at chance" in ax.get_ylabel()
+    fig.savefig(tmp_path / "m.png")
+    assert (tmp_path / "m.png").stat().st_size > 5000
+    # An error bar below chance: the axis starts at 0; without chance, no line.
+    low = plot_missing_neurons(scores, chance=0.6).axes[0]
+    assert low.get_ylim() == (0.0, 1.0) and "starts at 0" in low.get_ylabel()
+    bare = plot_missing_neurons(scores, chance=None).axes[0]
+    assert "chance" not in " ".join(bare.get_legend_handles_labels()[1])
+    assert bare.get_ylim() == (0.0, 1.0)
+
+
+def test_missing_neurons_bad_scores_name_the_column():
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['fraction'\]"):
+        plot_missing_neurons(_missing_scores().drop(columns="fraction"))
+    with pytest.raises(ValueError, match="'fraction'.*in \\[0, 1\\]; got \\['40.0'\\]"):
+        plot_missing_neurons(_missing_scores().replace({"fraction": {0.4: 40}}))
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        plot_missing_neurons(_missing_scores().to_dict())
 
 
 def test_trajectory_error_curves():

@@ -33,13 +33,17 @@ import pandas as pd
 
 from wormsk import __version__
 
-EXPERIMENTS = ("forward-reverse", "seven-states", "four-states", "trajectory", "graph")
+EXPERIMENTS = (
+    "forward-reverse", "seven-states", "four-states", "trajectory", "graph",
+    "missing-neurons",
+)  # fmt: skip
 _TITLES = {
     "forward-reverse": "Forward vs reverse, seen and unseen worms (Table 1)",
     "seven-states": "7 Kato states, seen worms",
     "four-states": "4 states, unseen worms, vs number of training worms",
     "trajectory": "Trajectory forecast error on unseen worms",
     "graph": "Inferred graph of an unseen worm beside the connectome",
+    "missing-neurons": "Forward vs reverse on unseen worms that lose neurons",
 }
 
 
@@ -608,12 +612,16 @@ def _baseline_note(shares: pd.Series, scores: pd.DataFrame) -> str:
     return text + "."
 
 
-def _with_chance(display: pd.DataFrame, k: int) -> pd.DataFrame:
+def _with_chance(
+    display: pd.DataFrame,
+    k: int,
+    scored: Sequence[str] = ("seen worms", "unseen worms", "accuracy"),
+) -> pd.DataFrame:
     """The display table with a last row giving chance (1/k) in every score column."""
     row = {c: "" for c in display.columns}
     row["model"] = f"chance (1/{k})"
     for column in display.columns:
-        if column in ("seen worms", "unseen worms", "accuracy"):
+        if column in scored:
             row[column] = f"{1 / k:.3f}"
     return pd.concat([display, pd.DataFrame([row])], ignore_index=True)
 
@@ -1216,6 +1224,62 @@ def _graph_section(run: _Run) -> _Section | None:
     )
 
 
+def _lost_column(fraction: float) -> str:
+    return f"{fraction * 100:g} % lost"
+
+
+def _missing_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(CSV summary, display table: a row per model, a column per share lost)."""
+    from wormsk import experiments as ex
+
+    summary = ex.summarize(scores, ["model", "fraction"])
+    display = pd.DataFrame({"model": list(dict.fromkeys(summary["model"]))})
+    for fraction in dict.fromkeys(summary["fraction"]):
+        part = summary[summary["fraction"] == fraction].set_index("model")
+        display[_lost_column(fraction)] = [
+            f"{_pm(part.loc[m, 'mean'], part.loc[m, 'std'])} ({part.loc[m, 'n']})"
+            if m in part.index
+            else ""
+            for m in display["model"]
+        ]
+    return summary, display
+
+
+def _lost_counts(scores: pd.DataFrame) -> str:
+    """Mean number of neurons each share removes, e.g. "0 at 0 %, 3 at 20 %"."""
+    mean = scores.groupby("fraction", sort=False)["n_missing"].mean()
+    return ", ".join(f"{n:.3g} at {f * 100:g} %" for f, n in mean.items())
+
+
+def _missing_neurons_section(run: _Run) -> _Section:
+    from wormsk import experiments as ex
+    from wormsk import plotting
+
+    scores = ex.missing_neurons(run.data, **run.common).scores
+    summary, display = _missing_tables(scores)
+    text = _table_section(
+        "missing-neurons",
+        _with_chance(display, 2, [c for c in display.columns if c != "model"]),
+        "\nAccuracy on the held-out worm (LeaveWormsOut; the models are "
+        "trained on the other worms as they are), mean ± standard deviation "
+        "(n held-out worms). Each test worm loses a seeded random share of "
+        "its identified neurons, which become absent: NaN in every frame. The "
+        "GNN treats them as missing nodes, MLP-sum averages over the present "
+        "neurons, the SVM runs after mean imputation. Neurons lost per test "
+        f"worm (mean): {_lost_counts(scores)}.\n\n"
+        f"{_baseline_note(_state_shares(run.data.target, 'fwd_rev'), scores)}\n",
+    )  # fmt: skip
+    figure = _Figure(
+        "missing_neurons",
+        "Forward vs reverse on unseen worms against the share of their "
+        "neurons lost: mean ± SD over held-out worms (n per point under each "
+        "tick); dashed grey: majority class; dotted line: chance 1/2",
+        functools.partial(plotting.plot_missing_neurons, scores, chance=0.5),
+    )
+    tables = {"missing_neurons_scores": scores, "missing_neurons_summary": summary}
+    return _Section(text, tables, [figure])
+
+
 #: The report's sections in report order, by experiment name.
 _SECTIONS: dict[str, Callable[[_Run], _Section | None]] = {
     "forward-reverse": _forward_reverse_section,
@@ -1223,6 +1287,7 @@ _SECTIONS: dict[str, Callable[[_Run], _Section | None]] = {
     "four-states": _four_states_section,
     "trajectory": _trajectory_section,
     "graph": _graph_section,
+    "missing-neurons": _missing_neurons_section,
 }
 
 

@@ -17,6 +17,7 @@ from wormsk._docs import docdict, fill_doc
 __all__ = [
     "plot_confusion_matrix",
     "plot_accuracy_vs_training_worms",
+    "plot_missing_neurons",
     "plot_trajectory_error",
     "plot_inferred_graph",
 ]
@@ -206,30 +207,46 @@ def plot_accuracy_vs_training_worms(
     """
     _require_columns(scores, ("model", "n_train_worms", "accuracy"), "scores")
     df = _pick(scores, "evaluation", evaluation, "scores")
+    sizes = sorted(df["n_train_worms"].unique())
+    return _accuracy_figure(
+        df, "n_train_worms", sizes, [str(k) for k in sizes],
+        xlabel="number of training worms (n: combinations evaluated)",
+        title=title, chance=chance, spread="combinations", reference=reference,
+    )  # fmt: skip
+
+
+def _accuracy_figure(
+    df, x, ticks, tick_labels, xlabel, title, chance, spread, reference=None, dodge=0.0
+):
+    """Mean accuracy ± SD of each model against column ``x``, baselines dashed,
+    chance dotted, n under each tick (``ticks`` are values of ``x``); each
+    model's points are shifted by ``dodge`` x units from the previous one's."""
     fig = _figure((5.5, 4.2))
     ax = fig.add_subplot()
-    summary = df.groupby(["model", "n_train_worms"], sort=False)["accuracy"].agg(
+    summary = df.groupby(["model", x], sort=False)["accuracy"].agg(
         ["mean", "std", "count"]
     )
     lowest = np.inf
-    for model in dict.fromkeys(df["model"]):
+    models = list(dict.fromkeys(df["model"]))
+    for k, model in enumerate(models):
         part = summary.loc[model].sort_index()
-        spread = part["std"].fillna(0.0).to_numpy(dtype=float)
-        lowest = min(lowest, float(np.min(part["mean"].to_numpy() - spread)))
+        shift = (k - (len(models) - 1) / 2) * dodge
+        spread_sd = part["std"].fillna(0.0).to_numpy(dtype=float)
+        lowest = min(lowest, float(np.min(part["mean"].to_numpy() - spread_sd)))
         baseline = str(model) in _BASELINES
         line = ax.errorbar(
-            part.index.to_numpy(dtype=float),
+            part.index.to_numpy(dtype=float) + shift,
             part["mean"].to_numpy(dtype=float),
-            yerr=spread,
+            yerr=spread_sd,
             marker="s" if baseline else "o",
             capsize=3,
             label=f"{model} (baseline)" if baseline else str(model),
             **({"color": "0.45", "ls": "--"} if baseline else {}),
         )
         if reference is not None and model in set(reference["model"]):
-            ref = reference[reference["model"] == model].sort_values("n_train_worms")
+            ref = reference[reference["model"] == model].sort_values(x)
             ax.plot(
-                ref["n_train_worms"].to_numpy(dtype=float),
+                ref[x].to_numpy(dtype=float),
                 ref["accuracy"].to_numpy(dtype=float),
                 ls="--",
                 marker="x",
@@ -241,16 +258,77 @@ def plot_accuracy_vs_training_worms(
         ax.axhline(chance, color="0.3", ls=":", lw=1.5, label=f"chance ({chance:.2f})")
         bottom = chance if lowest >= chance else 0.0
     ax.set_ylim(bottom, 1.0)
-    sizes = sorted(df["n_train_worms"].unique())
-    combos = summary["count"].groupby(level="n_train_worms").max()
-    ax.set_xticks(sizes, [f"{k}\n(n={combos.loc[k]})" for k in sizes])
-    ax.set_xlabel("number of training worms (n: combinations evaluated)")
+    counts = summary["count"].groupby(level=x).max()
+    ax.set_xticks(
+        ticks, [f"{label}\n(n={counts.loc[t]})" for t, label in zip(ticks, tick_labels)]
+    )
+    ax.set_xlabel(xlabel)
     start = "starts at chance" if bottom and bottom == chance else "starts at 0"
     ax.set_ylabel(f"accuracy (axis {start})")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(title="error bars: ± SD over combinations", fontsize=8, title_fontsize=8)
+    ax.legend(title=f"error bars: ± SD over {spread}", fontsize=8, title_fontsize=8)
     return fig
+
+
+def plot_missing_neurons(
+    scores: pd.DataFrame,
+    chance: float | None = 0.5,
+    title: str = "Forward vs reverse on unseen worms that lose neurons",
+):
+    """Unseen-worm accuracy against the share of neurons lost, one line per model.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Tidy scores with columns ``model``, ``fraction`` (share of each test
+        worm's identified neurons removed) and ``accuracy``, one row per model,
+        held-out worm and fraction, as from
+        :func:`wormsk.experiments.missing_neurons`. A ``"Majority class"`` model
+        is drawn as a grey dashed baseline.
+    chance : float or None, default=0.5
+        Chance accuracy (1 / number of states; forward vs reverse: 0.5), drawn
+        as a dotted line. The y axis starts at chance unless a point or error
+        bar lies below it (then at 0); with ``None``, no line and the axis
+        starts at 0. It always ends at 1.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Mean accuracy with the standard deviation over held-out worms as error
+        bars, each model's points shifted a little sideways so that the bars at
+        one share stay apart; the number of held-out worms per point is written
+        under each tick.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from wormsk.plotting import plot_missing_neurons
+    >>> scores = pd.DataFrame({"model": ["GNN"] * 4,
+    ...                        "fraction": [0.0, 0.0, 0.2, 0.2],
+    ...                        "accuracy": [0.9, 0.8, 0.85, 0.7]})
+    >>> fig = plot_missing_neurons(scores)
+    """
+    _require_columns(scores, ("model", "fraction", "accuracy"), "scores")
+    df = scores.copy()
+    bad = df["fraction"][~pd.to_numeric(df["fraction"], errors="coerce").between(0, 1)]
+    if len(bad):
+        raise ValueError(
+            "scores' column 'fraction' must hold shares of neurons lost, in [0, 1]; "
+            f"got {sorted(map(str, bad.unique()))}."
+        )
+    # In percent, so that the axis reads "20 %" and not "0.2".
+    df["fraction"] = df["fraction"].astype(float) * 100
+    shares = sorted(df["fraction"].unique())
+    return _accuracy_figure(
+        df, "fraction", shares, [f"{s:g} %" for s in shares],
+        xlabel="share of each test worm's identified neurons lost "
+        "(n: held-out worms)",
+        title=title, chance=chance, spread="held-out worms",
+        dodge=0.8,  # % of neurons: error bars at one share do not hide each other
+    )  # fmt: skip
 
 
 @fill_doc
