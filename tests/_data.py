@@ -39,6 +39,13 @@ def training_data(cls, rec):
     return make_trajectory_targets(X, horizon=3)
 
 
+def swap_first_neurons(X):
+    """``X`` with its first two neurons' column pairs swapped (same columns, moved)."""
+    cols = list(X.columns)
+    cols[0:2], cols[2:4] = cols[2:4], cols[0:2]
+    return X[cols]
+
+
 class OpLog(TorchDispatchMode):
     """Every aten operation run inside (forward, backward and optimizer alike).
 

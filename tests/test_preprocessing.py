@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from _data import swap_first_neurons
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import cross_val_predict, cross_val_score
@@ -397,6 +398,47 @@ def test_per_worm_scaling_generalizes_better_to_unseen_worms(worms):
     scaled = cross_val_score(make_pipeline(PerWormScaler(), SVC()), X, y,
                              cv=LeaveWormsOut()).mean()
     assert scaled > raw + 0.1, (raw, scaled)
+
+
+# ------------------------------------- PerWormScaler: bad input and columns
+# (the ``rec`` fixture is in conftest.py)
+
+
+def test_scaler_keeps_nan_in_place_and_refuses_inf_naming_worm_frame_column(rec):
+    X, _ = rec
+    bad = X.copy()
+    bad.iloc[65, 4] = np.nan
+    out = PerWormScaler().fit_transform(bad)
+    # Documented handling: NaN is ignored in the statistics and kept in place.
+    np.testing.assert_array_equal(out.isna().to_numpy(), bad.isna().to_numpy())
+    assert np.isfinite(out.to_numpy()[~bad.isna().to_numpy()]).all()
+    bad.iloc[65, 4] = -np.inf
+    with pytest.raises(ValueError, match=rf"infinity in column '{X.columns[4]}' of "
+                                         r"worm 'sim1' \(frame 5\)"):
+        PerWormScaler().fit_transform(bad)
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_scaler_other_width_and_renamed_columns_are_refused(rec):
+    X, _ = rec
+    scaler = PerWormScaler().fit(X)
+    with pytest.raises(ValueError, match="X has 28 features, but PerWormScaler is "
+                                         "expecting 30"):
+        scaler.transform(X.to_numpy()[:, :28])
+    renamed = X.rename(columns={X.columns[0]: "XYZ_trace"})
+    with pytest.raises(ValueError, match=r"unseen at fit time:\n- XYZ_trace"):
+        scaler.transform(renamed)
+
+
+def test_scaler_refuses_reordered_columns_naming_them(rec):
+    X, _ = rec
+    scaler = PerWormScaler().fit(X)
+    moved = swap_first_neurons(X)
+    with pytest.raises(ValueError, match=rf"same order as they were in fit: column "
+                                         rf"0 is '{X.columns[2]}' where fit had "
+                                         rf"'{X.columns[0]}' \(4 columns"):
+        scaler.transform(moved)
+
 
 
 # ------------------------------------------------------ make_trajectory_targets
