@@ -303,19 +303,6 @@ def test_worm_shorter_than_block_size_or_too_few_blocks(rec):
         list(WormBlockKFold(n_splits=2).split(X))
 
 
-def test_worms_shorter_than_the_trajectory_horizon(rec):
-    X, _ = rec
-    short = X.loc[["sim0"]].iloc[:3].rename(index={"sim0": "short"})
-    X2 = pd.concat([X, short])
-    # Documented: a worm with no more than horizon frames contributes no window.
-    X_t, Y, worms = make_trajectory_targets(X2, horizon=4, return_groups=True)
-    assert "short" not in set(worms) and len(X_t) == 3 * (60 - 4)
-    with pytest.raises(ValueError, match=r"No worm has more than horizon=4 "
-                                         r"consecutive frames \(the longest stretch "
-                                         r"is 3 frames, worm 'short'\)"):
-        make_trajectory_targets(short, horizon=4)
-
-
 @pytest.mark.parametrize("cls", REGRESSORS)
 def test_train_horizon_longer_than_the_targets_is_capped(rec, cls):
     # Documented: training rolls out min(train_horizon, k) steps.
