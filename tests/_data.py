@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
@@ -20,6 +21,11 @@ REGRESSORS = (MLPRegressor, GNNRegressor, GRURegressor)
 ESTIMATORS = CLASSIFIERS + REGRESSORS
 #: One epoch, seeded: the settings of tests that check behaviour, not quality.
 FAST = dict(max_epochs=1, random_state=0)
+#: For ``pytestmark``: predicting numpy after fitting a DataFrame is deliberate in
+#: the model tests, and sklearn warns about it every time.
+FEATURE_NAMES_OK = pytest.mark.filterwarnings(
+    "ignore:X does not have valid feature names:UserWarning"
+)
 
 
 def training_data(cls, rec):
@@ -31,6 +37,13 @@ def training_data(cls, rec):
     if cls in CLASSIFIERS:
         return X, y
     return make_trajectory_targets(X, horizon=3)
+
+
+def swap_first_neurons(X):
+    """``X`` with its first two neurons' column pairs swapped (same columns, moved)."""
+    cols = list(X.columns)
+    cols[0:2], cols[2:4] = cols[2:4], cols[0:2]
+    return X[cols]
 
 
 class OpLog(TorchDispatchMode):

@@ -15,7 +15,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
-from wormsk.datasets import make_worms, recordings_from_arrays
+from wormsk.datasets import recordings_from_arrays
 from wormsk.models import (
     GNNClassifier,
     GNNRegressor,
@@ -172,20 +172,6 @@ def test_forecaster_absent_neurons_nan_and_values_never_read():
 # --- estimators ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def union():
-    """Three scaled simulated worms; neurons absent from some worms."""
-    X, y = make_worms(n_worms=3, n_frames=160, random_state=0, return_X_y=True)
-    X = PerWormScaler().fit_transform(X)
-    worms = X.index.get_level_values("worm")
-    names = [c[: -len("_trace")] for c in X.columns[::2]]
-    gone = {"sim1": [names[1], names[5]], "sim2": [names[5], names[9]]}
-    for worm, neurons in gone.items():
-        for name in neurons:
-            X.loc[worms == worm, [f"{name}_trace", f"{name}_deriv"]] = np.nan
-    return X, y, names, gone
-
-
 def _worm(X, name):
     return X.index.get_level_values("worm") == name
 
@@ -326,20 +312,7 @@ def test_summing_mlp_regressor_forecasts_union(union):
     np.testing.assert_array_equal(np.isnan(reg.predict(X_t)), Y.isna().to_numpy())
 
 
-# --- PerWormScaler and the pipelines ------------------------------------------------
-
-
-@pytest.mark.parametrize("method", ["minmax", "standard", "robust"])
-def test_perwormscaler_keeps_absent_neurons_absent(union, method):
-    X, _, names, gone = union
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        out = PerWormScaler(method=method).fit_transform(X)
-    np.testing.assert_array_equal(out.isna().to_numpy(), X.isna().to_numpy())
-    # The recorded columns are scaled as if the absent ones were not there.
-    cols = [c for c in X.columns if not X[c].isna().any()]
-    alone = PerWormScaler(method=method).fit_transform(X[cols])
-    np.testing.assert_array_equal(out[cols].to_numpy(), alone.to_numpy())
+# --- pipelines (PerWormScaler alone: test_preprocessing.py) ------------------------
 
 
 def test_union_recordings_through_gnn_and_imputed_svm():

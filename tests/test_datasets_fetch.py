@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _studies import (
-    NAMED,
-    make_sim3,
-    write_kato,
-    write_nichols,
-)
+from _studies import NAMED, make_sim3, write_kato, write_nichols
 
-from wormsk.datasets import (
+from wormsk.datasets import fetch_kato2015, fetch_nichols2017, make_worms
+
+# The plumbing from the module that defines it (wormsk.datasets re-exports it).
+from wormsk.datasets._fetch import (
     DATA_HOME_ENV,
     REMOTE_FILES,
-    fetch_kato2015,
-    fetch_nichols2017,
     get_data_home,
     list_cached,
-    make_worms,
 )
 
 sim3 = pytest.fixture(make_sim3, scope="module", name="sim3")

@@ -8,13 +8,12 @@ the output of finite input.
 """
 
 import math
-import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from _strategies import NEURONS, SETTINGS, plain, recordings, rows_by_worm
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from wormsk.datasets import make_worms
@@ -23,129 +22,6 @@ from wormsk.models import GNNClassifier, MLPRegressor
 from wormsk.models._data import WormBatches, WormDataset
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
-NEURONS = ["AVAL", "AVAR", "AVBL", "RIML", "SMDVL"]
-WORM_LABELS = st.one_of(
-    st.lists(st.text("abcxyz_0123456789", min_size=1, max_size=6), min_size=1,
-             max_size=4, unique=True),
-    st.lists(st.integers(-5, 50), min_size=1, max_size=4, unique=True),
-)
-
-
-@st.composite
-def recordings(draw, neurons=None, max_len=30, nan=True):
-    """A recording table: DataFrame indexed by (worm, frame), neuron-major columns."""
-    worms = draw(WORM_LABELS)
-    if neurons is None:
-        neurons = NEURONS[: draw(st.integers(1, len(NEURONS)))]
-    n_cols = 2 * len(neurons)
-    blocks, index = [], []
-    for worm in worms:
-        n = draw(st.integers(1, max_len))
-        # frame numbers increase, with occasional gaps (dropped frames)
-        steps = draw(st.lists(st.sampled_from([1, 1, 1, 2, 5]), min_size=n,
-                              max_size=n))
-        frames = draw(st.integers(0, 100)) + np.cumsum(steps)
-        scale = draw(st.sampled_from([0.0, 1e-3, 1.0, 1e4]))
-        offset = draw(st.floats(-1e3, 1e3))
-        seed = draw(st.integers(0, 2**16))
-        values = offset + scale * np.random.default_rng(seed).standard_normal(
-            (n, n_cols))
-        blocks.append(values)
-        index += [(worm, int(f)) for f in frames]
-    data = np.concatenate(blocks)
-    if nan:
-        n_nan = draw(st.integers(0, 3))
-        for _ in range(n_nan):
-            data[draw(st.integers(0, len(data) - 1)),
-                 draw(st.integers(0, n_cols - 1))] = np.nan
-    columns = [f"{n}_{c}" for n in neurons for c in ("trace", "deriv")]
-    index = pd.MultiIndex.from_tuples(index, names=["worm", "frame"])
-    return pd.DataFrame(data, index=index, columns=columns)
-
-
-def _plain(value):
-    """np.int64(3) -> 3, as error messages print worm labels."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _worm_rows(X):
-    worms = np.asarray(X.index.get_level_values("worm"))
-    return {_plain(w): np.flatnonzero(worms == w) for w in pd.unique(worms)}
-
-
-# ---------------------------------------------------------------------------
-# PerWormScaler
-
-
-@SETTINGS
-@given(X=recordings(), method=st.sampled_from(["minmax", "standard", "robust"]))
-def test_scaler_never_makes_nan_and_keeps_given_nan(X, method):
-    before = X.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning from all-NaN columns
-        out = PerWormScaler(method=method).fit_transform(X).to_numpy()
-    missing = X.isna().to_numpy()
-    np.testing.assert_array_equal(np.isnan(out), missing)
-    assert np.isfinite(out[~missing]).all()
-    if method == "minmax" and not missing.all():
-        assert out[~missing].min() >= -1e-9 and out[~missing].max() <= 1 + 1e-9
-    pd.testing.assert_frame_equal(X, before)
-
-
-@SETTINGS
-@given(X=recordings(nan=False), data=st.data())
-def test_scaler_refuses_infinity_naming_the_worm(X, data):
-    X = X.copy()
-    row = data.draw(st.integers(0, len(X) - 1))
-    col = data.draw(st.integers(0, X.shape[1] - 1))
-    X.iloc[row, col] = data.draw(st.sampled_from([np.inf, -np.inf]))
-    worm, frame = map(_plain, X.index[row])
-    with pytest.raises(ValueError, match=f"column '{X.columns[col]}' of worm "
-                                         f"{worm!r} \\(frame {frame}\\)"):
-        PerWormScaler().fit_transform(X)
-
-
-# ---------------------------------------------------------------------------
-# trajectory targets
-
-
-@SETTINGS
-@given(X=recordings(nan=False), horizon=st.integers(1, 8), stride=st.integers(1, 3))
-def test_trajectory_windows_stay_within_a_worm_and_its_gap_free_stretches(
-    X, horizon, stride
-):
-    frames = X.index.get_level_values("frame").to_numpy()
-    runs = [  # row positions of every gap-free stretch of every worm
-        run
-        for rows in _worm_rows(X).values()
-        for run in np.split(rows, np.flatnonzero(np.diff(frames[rows]) != 1) + 1)
-    ]
-    longest = max(len(run) for run in runs)
-    if longest <= horizon:
-        with pytest.raises(ValueError, match=f"No worm has more than "
-                                             f"horizon={horizon} consecutive"):
-            make_trajectory_targets(X, horizon=horizon, stride=stride)
-        return
-    X_t, Y = make_trajectory_targets(X, horizon=horizon, stride=stride)
-    # Exactly the documented windows: in every stretch of L frames, the starts
-    # 0, stride, 2 * stride, ... below L - horizon (none when L <= horizon),
-    # ceil((L - horizon) / stride) of them, in row order.
-    expected = [run[i] for run in runs for i in range(0, len(run) - horizon, stride)]
-    assert len(X_t) == sum(
-        -(-(len(run) - horizon) // stride) for run in runs if len(run) > horizon
-    )
-    assert list(X_t.index) == list(X.index[sorted(expected)])
-    assert Y.shape == (len(X_t), horizon * X.shape[1])
-    position = {key: i for i, key in enumerate(X.index)}
-    values = X.to_numpy()
-    for (worm, frame), target in zip(X_t.index, Y.to_numpy()):
-        rows = [position.get((worm, frame + k)) for k in range(1, horizon + 1)]
-        assert None not in rows  # never across a worm boundary or a frame gap
-        np.testing.assert_array_equal(target, values[rows].ravel())
-
-
 # ---------------------------------------------------------------------------
 # splitters
 
@@ -153,7 +29,7 @@ def test_trajectory_windows_stay_within_a_worm_and_its_gap_free_stretches(
 @SETTINGS
 @given(X=recordings(nan=False), k=st.integers(1, 4), as_train=st.booleans())
 def test_leave_worms_out_partitions_whole_worms_or_says_why(X, k, as_train):
-    rows = _worm_rows(X)
+    rows = rows_by_worm(X)
     cv = LeaveWormsOut(n_train_worms=k) if as_train else LeaveWormsOut(n_test_worms=k)
     if len(rows) < k + 1:
         with pytest.raises(ValueError, match=f"needs at least {k + 1} worms"):
@@ -181,7 +57,7 @@ def test_block_kfold_partitions_every_worm_or_names_the_short_one(
     X, n_splits, block_size, seed
 ):
     cv = WormBlockKFold(n_splits=n_splits, block_size=block_size, random_state=seed)
-    rows = _worm_rows(X)
+    rows = rows_by_worm(X)
     short = [w for w, r in rows.items() if -(-len(r) // block_size) < n_splits]
     if short:
         with pytest.raises(ValueError, match=f"Worm {short[0]!r} has "
@@ -217,7 +93,7 @@ def test_fitted_models_give_finite_output_or_name_the_non_finite_worm(fitted, X)
     clf, reg = fitted
     missing = X.isna().to_numpy()
     if missing.any():
-        worm = _plain(X.index[np.flatnonzero(missing.any(axis=1))[0]][0])
+        worm = plain(X.index[np.flatnonzero(missing.any(axis=1))[0]][0])
         for model in (clf, reg):
             try:
                 out = model.predict(X)
@@ -226,7 +102,7 @@ def test_fitted_models_give_finite_output_or_name_the_non_finite_worm(fitted, X)
             else:  # only whole absent neurons, which the GNN takes as missing
                 assert model is clf and len(out) == len(X)
         return
-    single = [w for w, rows in _worm_rows(X).items() if len(rows) == 1]
+    single = [w for w, rows in rows_by_worm(X).items() if len(rows) == 1]
     if single:  # batch statistics of one frame: refused, never a constant
         for model in (clf, reg):
             with pytest.raises(ValueError, match=f"Worm {single[0]!r} has only 1 "):
@@ -246,7 +122,7 @@ def test_fitted_models_give_finite_output_or_name_the_non_finite_worm(fitted, X)
 @given(X=recordings(neurons=NEURONS, nan=False), data=st.data())
 def test_prediction_of_a_worm_ignores_the_other_worms(fitted, X, data):
     clf, _ = fitted
-    rows = _worm_rows(X)
+    rows = rows_by_worm(X)
     assume(len(rows) > 1 and min(map(len, rows.values())) > 1)
     worm = data.draw(st.sampled_from(list(rows)))
     alone = clf.predict_proba(X.iloc[rows[worm]])

@@ -4,37 +4,19 @@
 import numpy as np
 import pytest
 import sklearn
-from sklearn.model_selection import (
-    GridSearchCV,
-    cross_val_score,
-    cross_validate,
-)
+from _data import CLASSIFIERS, FEATURE_NAMES_OK
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from wormsk.datasets import make_worms, map_states
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
-from wormsk.models import (
-    GNNClassifier,
-    MLPClassifier,
-)
+from wormsk.models import GNNClassifier, MLPClassifier
 from wormsk.preprocessing import PerWormScaler
 
-# Predicting numpy after fitting a DataFrame is deliberate in several tests.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:X does not have valid feature names:UserWarning"
-)
+pytestmark = FEATURE_NAMES_OK
 
-CLASSIFIERS = [MLPClassifier, GNNClassifier]
 FAST = dict(max_epochs=3, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def worms():
-    """4 simulated worms x 600 frames, scaled per worm (DataFrame kept)."""
-    X, y = make_worms(n_worms=4, n_frames=600, random_state=0, return_X_y=True)
-    Xs = PerWormScaler().set_output(transform="pandas").fit_transform(X)
-    return X, Xs, y
 
 
 def _scaled_pipeline(clf):

@@ -9,39 +9,18 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.model_selection import (
-    GridSearchCV,
-    GroupKFold,
-)
+from _data import CLASSIFIERS, FEATURE_NAMES_OK, REGRESSORS
+from sklearn.model_selection import GridSearchCV, GroupKFold
 from skorch.callbacks import EarlyStopping
 
 from wormsk.datasets import make_worms
 from wormsk.exceptions import WormIdentityWarning
-from wormsk.models import (
-    GNNClassifier,
-    GNNRegressor,
-    GRURegressor,
-    MLPClassifier,
-    MLPRegressor,
-)
-from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
+from wormsk.models import GNNClassifier, GRURegressor, MLPClassifier, MLPRegressor
+from wormsk.preprocessing import make_trajectory_targets
 
-# Predicting numpy after fitting a DataFrame is deliberate in several tests.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:X does not have valid feature names:UserWarning"
-)
+pytestmark = FEATURE_NAMES_OK
 
-CLASSIFIERS = [MLPClassifier, GNNClassifier]
-REGRESSORS = [MLPRegressor, GNNRegressor, GRURegressor]
 FAST = dict(max_epochs=3, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def small():
-    """2 worms x 120 frames: fast fits for behaviour (not accuracy) tests."""
-    X, y = make_worms(n_worms=2, n_frames=120, random_state=1, return_X_y=True)
-    Xs = PerWormScaler().set_output(transform="pandas").fit_transform(X)
-    return Xs, y
 
 
 # --------------------------------------------------------------------------------

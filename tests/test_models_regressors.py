@@ -6,42 +6,16 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from _data import CLASSIFIERS, FEATURE_NAMES_OK, REGRESSORS
 from skorch.callbacks import Callback
 
-from wormsk.datasets import make_worms
 from wormsk.metrics import trajectory_error
-from wormsk.models import (
-    GNNClassifier,
-    GNNRegressor,
-    GRURegressor,
-    MLPClassifier,
-    MLPRegressor,
-)
-from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
+from wormsk.models import GNNRegressor, GRURegressor, MLPRegressor
+from wormsk.preprocessing import make_trajectory_targets
 
-# Predicting numpy after fitting a DataFrame is deliberate in several tests.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:X does not have valid feature names:UserWarning"
-)
+pytestmark = FEATURE_NAMES_OK
 
-REGRESSORS = [MLPRegressor, GNNRegressor, GRURegressor]
 FAST = dict(max_epochs=3, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def worms():
-    """4 simulated worms x 600 frames, scaled per worm (DataFrame kept)."""
-    X, y = make_worms(n_worms=4, n_frames=600, random_state=0, return_X_y=True)
-    Xs = PerWormScaler().set_output(transform="pandas").fit_transform(X)
-    return X, Xs, y
-
-
-@pytest.fixture(scope="module")
-def small():
-    """2 worms x 120 frames: fast fits for behaviour (not accuracy) tests."""
-    X, y = make_worms(n_worms=2, n_frames=120, random_state=1, return_X_y=True)
-    Xs = PerWormScaler().set_output(transform="pandas").fit_transform(X)
-    return Xs, y
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +148,7 @@ def test_regressor_pickle_and_determinism(small, cls):
     np.testing.assert_array_equal(fresh.predict(X_t), reg.predict(X_t))
 
 
-@pytest.mark.parametrize("cls", [MLPClassifier, GNNClassifier, MLPRegressor])
+@pytest.mark.parametrize("cls", [*CLASSIFIERS, MLPRegressor])
 def test_row_order_within_a_worm_only_changes_rounding(small, cls):
     X, y = small
     est = cls(**FAST).fit(X, y if cls is not MLPRegressor else (y == "fwd") * 1.0)

@@ -4,27 +4,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _data import FEATURE_NAMES_OK
 
-from wormsk.datasets import make_worms
-from wormsk.models import (
-    MLPClassifier,
-)
-from wormsk.preprocessing import PerWormScaler
+from wormsk.models import MLPClassifier
 
-# Predicting numpy after fitting a DataFrame is deliberate in several tests.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:X does not have valid feature names:UserWarning"
-)
+pytestmark = FEATURE_NAMES_OK
 
 FAST = dict(max_epochs=3, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def small():
-    """2 worms x 120 frames: fast fits for behaviour (not accuracy) tests."""
-    X, y = make_worms(n_worms=2, n_frames=120, random_state=1, return_X_y=True)
-    Xs = PerWormScaler().set_output(transform="pandas").fit_transform(X)
-    return Xs, y
 
 
 # --------------------------------------------------------------------------------

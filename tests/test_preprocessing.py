@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from _data import swap_first_neurons
+from _strategies import SETTINGS, plain, recordings, rows_by_worm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import cross_val_predict, cross_val_score
@@ -399,6 +401,97 @@ def test_per_worm_scaling_generalizes_better_to_unseen_worms(worms):
     assert scaled > raw + 0.1, (raw, scaled)
 
 
+# ------------------------------------- PerWormScaler: bad input and columns
+# (the ``rec`` fixture is in conftest.py)
+
+
+def test_scaler_keeps_nan_in_place_and_refuses_inf_naming_worm_frame_column(rec):
+    X, _ = rec
+    bad = X.copy()
+    bad.iloc[65, 4] = np.nan
+    out = PerWormScaler().fit_transform(bad)
+    # Documented handling: NaN is ignored in the statistics and kept in place.
+    np.testing.assert_array_equal(out.isna().to_numpy(), bad.isna().to_numpy())
+    assert np.isfinite(out.to_numpy()[~bad.isna().to_numpy()]).all()
+    bad.iloc[65, 4] = -np.inf
+    with pytest.raises(ValueError, match=rf"infinity in column '{X.columns[4]}' of "
+                                         r"worm 'sim1' \(frame 5\)"):
+        PerWormScaler().fit_transform(bad)
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_scaler_other_width_and_renamed_columns_are_refused(rec):
+    X, _ = rec
+    scaler = PerWormScaler().fit(X)
+    with pytest.raises(ValueError, match="X has 28 features, but PerWormScaler is "
+                                         "expecting 30"):
+        scaler.transform(X.to_numpy()[:, :28])
+    renamed = X.rename(columns={X.columns[0]: "XYZ_trace"})
+    with pytest.raises(ValueError, match=r"unseen at fit time:\n- XYZ_trace"):
+        scaler.transform(renamed)
+
+
+def test_scaler_refuses_reordered_columns_naming_them(rec):
+    X, _ = rec
+    scaler = PerWormScaler().fit(X)
+    moved = swap_first_neurons(X)
+    with pytest.raises(ValueError, match=rf"same order as they were in fit: column "
+                                         rf"0 is '{X.columns[2]}' where fit had "
+                                         rf"'{X.columns[0]}' \(4 columns"):
+        scaler.transform(moved)
+
+
+
+# ----------------------------- PerWormScaler: neurons absent from some worms
+# (the ``union`` fixture is in conftest.py)
+
+
+@pytest.mark.parametrize("method", ["minmax", "standard", "robust"])
+def test_perwormscaler_keeps_absent_neurons_absent(union, method):
+    X, _, names, gone = union
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = PerWormScaler(method=method).fit_transform(X)
+    np.testing.assert_array_equal(out.isna().to_numpy(), X.isna().to_numpy())
+    # The recorded columns are scaled as if the absent ones were not there.
+    cols = [c for c in X.columns if not X[c].isna().any()]
+    alone = PerWormScaler(method=method).fit_transform(X[cols])
+    np.testing.assert_array_equal(out[cols].to_numpy(), alone.to_numpy())
+
+
+
+# ------------------------------------- PerWormScaler: random tables (hypothesis)
+
+
+@SETTINGS
+@given(X=recordings(), method=st.sampled_from(["minmax", "standard", "robust"]))
+def test_scaler_never_makes_nan_and_keeps_given_nan(X, method):
+    before = X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from all-NaN columns
+        out = PerWormScaler(method=method).fit_transform(X).to_numpy()
+    missing = X.isna().to_numpy()
+    np.testing.assert_array_equal(np.isnan(out), missing)
+    assert np.isfinite(out[~missing]).all()
+    if method == "minmax" and not missing.all():
+        assert out[~missing].min() >= -1e-9 and out[~missing].max() <= 1 + 1e-9
+    pd.testing.assert_frame_equal(X, before)
+
+
+@SETTINGS
+@given(X=recordings(nan=False), data=st.data())
+def test_scaler_refuses_infinity_naming_the_worm(X, data):
+    X = X.copy()
+    row = data.draw(st.integers(0, len(X) - 1))
+    col = data.draw(st.integers(0, X.shape[1] - 1))
+    X.iloc[row, col] = data.draw(st.sampled_from([np.inf, -np.inf]))
+    worm, frame = map(plain, X.index[row])
+    with pytest.raises(ValueError, match=f"column '{X.columns[col]}' of worm "
+                                         f"{worm!r} \\(frame {frame}\\)"):
+        PerWormScaler().fit_transform(X)
+
+
+
 # ------------------------------------------------------ make_trajectory_targets
 
 
@@ -458,3 +551,54 @@ def test_trajectory_targets_errors():
     with pytest.raises(ValueError, match=r"0 feature\(s\) .* required by "
                                          "make_trajectory_targets"):
         make_trajectory_targets(np.empty((5, 0)), horizon=1)
+
+
+def test_worms_shorter_than_the_trajectory_horizon(rec):
+    X, _ = rec
+    short = X.loc[["sim0"]].iloc[:3].rename(index={"sim0": "short"})
+    X2 = pd.concat([X, short])
+    # Documented: a worm with no more than horizon frames contributes no window.
+    X_t, Y, worms = make_trajectory_targets(X2, horizon=4, return_groups=True)
+    assert "short" not in set(worms) and len(X_t) == 3 * (60 - 4)
+    with pytest.raises(ValueError, match=r"No worm has more than horizon=4 "
+                                         r"consecutive frames \(the longest stretch "
+                                         r"is 3 frames, worm 'short'\)"):
+        make_trajectory_targets(short, horizon=4)
+
+
+# ------------------------------- make_trajectory_targets: random tables (hypothesis)
+
+
+@SETTINGS
+@given(X=recordings(nan=False), horizon=st.integers(1, 8), stride=st.integers(1, 3))
+def test_trajectory_windows_stay_within_a_worm_and_its_gap_free_stretches(
+    X, horizon, stride
+):
+    frames = X.index.get_level_values("frame").to_numpy()
+    runs = [  # row positions of every gap-free stretch of every worm
+        run
+        for rows in rows_by_worm(X).values()
+        for run in np.split(rows, np.flatnonzero(np.diff(frames[rows]) != 1) + 1)
+    ]
+    longest = max(len(run) for run in runs)
+    if longest <= horizon:
+        with pytest.raises(ValueError, match=f"No worm has more than "
+                                             f"horizon={horizon} consecutive"):
+            make_trajectory_targets(X, horizon=horizon, stride=stride)
+        return
+    X_t, Y = make_trajectory_targets(X, horizon=horizon, stride=stride)
+    # Exactly the documented windows: in every stretch of L frames, the starts
+    # 0, stride, 2 * stride, ... below L - horizon (none when L <= horizon),
+    # ceil((L - horizon) / stride) of them, in row order.
+    expected = [run[i] for run in runs for i in range(0, len(run) - horizon, stride)]
+    assert len(X_t) == sum(
+        -(-(len(run) - horizon) // stride) for run in runs if len(run) > horizon
+    )
+    assert list(X_t.index) == list(X.index[sorted(expected)])
+    assert Y.shape == (len(X_t), horizon * X.shape[1])
+    position = {key: i for i, key in enumerate(X.index)}
+    values = X.to_numpy()
+    for (worm, frame), target in zip(X_t.index, Y.to_numpy()):
+        rows = [position.get((worm, frame + k)) for k in range(1, horizon + 1)]
+        assert None not in rows  # never across a worm boundary or a frame gap
+        np.testing.assert_array_equal(target, values[rows].ravel())
