@@ -7,11 +7,10 @@ from hypothesis import strategies as st
 from wormsk._utils import (
     check_positive_int,
     frame_labels,
-    get_worms,
     n_neurons_from_width,
     neuron_names,
-    worm_indices,
 )
+from wormsk._worms import get_worms, worm_indices
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 

@@ -16,16 +16,6 @@ FRAME_LEVEL = "frame"
 CHANNELS = ("trace", "deriv")
 
 
-def __getattr__(name: str):
-    # get_worms and worm_indices moved to wormsk._worms (one owner of worm
-    # identity); imported lazily because wormsk._worms imports this module.
-    if name in ("get_worms", "worm_indices"):
-        from wormsk import _worms
-
-        return getattr(_worms, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def frame_labels(X) -> np.ndarray | None:
     """Frame label of every row when ``X`` is indexed by ``frame``, else None."""
     index = getattr(X, "index", None)
@@ -139,7 +129,7 @@ def neuron_names(columns, n_channels: int) -> list[str]:
     return [parts[i * n_channels][0] for i in range(n_neurons)]
 
 
-def _num_samples(X) -> int:
+def num_samples(X) -> int:
     shape = getattr(X, "shape", None)
     if shape is not None and len(shape) > 0:
         return int(shape[0])

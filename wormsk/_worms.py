@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from wormsk._utils import WORM_LEVEL, _num_samples, plain
+from wormsk._utils import WORM_LEVEL, num_samples, plain
 from wormsk.exceptions import WormIdentityWarning
 
 __all__ = ["Worms", "get_worms", "resolve_worms", "worm_indices"]
@@ -50,7 +50,7 @@ def get_worms(X, groups=None) -> np.ndarray:
         One label per row; all zeros when neither source is available (the whole
         input is one worm).
     """
-    n_samples = _num_samples(X)
+    n_samples = num_samples(X)
     if groups is not None:
         raw, groups = groups, np.asarray(groups)
         if groups.dtype.kind == "U" and not isinstance(raw, np.ndarray):
@@ -311,7 +311,7 @@ def resolve_worms(X, groups=None, *, caller: str | None = None,
     given = groups is not None or (
         index is not None and WORM_LEVEL in (getattr(index, "names", None) or [])
     )
-    n_samples = _num_samples(X)
+    n_samples = num_samples(X)
     if not given and warn and n_samples > 1:
         who = caller or "wormsk"
         warnings.warn(
