@@ -12,8 +12,21 @@ def test_presets_keep_enough_repeats_and_the_full_run_short():
     # with epochs at which held-out accuracy has levelled off.
     assert full.seen_n_splits == 10 and full.seen_max_folds is None
     assert full.max_combinations is None and full.traj_max_splits is None
-    assert full.max_epochs == 20 and full.traj_max_epochs == 16
+    assert full.max_epochs == 10 and full.traj_max_epochs == 8
     assert full.traj_teacher_forcing_epochs < full.traj_max_epochs
+
+
+def test_full_preset_gnn_forecaster_has_its_own_hidden_size():
+    full = ex.default_regressors(preset="full")
+    assert {name: est.hidden_size for name, est in full.items()} == {
+        "MLP": 32,
+        "GNN": 16,
+        "GRU": 32,
+    }
+    # Unset, every forecaster takes traj_hidden_size.
+    tiny = ex.default_regressors(preset="tiny")
+    assert {est.hidden_size for est in tiny.values()} == {8}
+    assert ex.PRESETS["quick"].traj_gnn_hidden_size is None
 
 
 def test_get_preset_by_name_with_overrides():

@@ -194,7 +194,10 @@ def default_regressors(
     for name in models:
         if name not in kinds:
             raise ValueError(f"Unknown model {name!r}; choose from {sorted(kinds)}.")
-        out[name] = kinds[name](**common)
+        kwargs = dict(common)
+        if name == "GNN" and p.traj_gnn_hidden_size is not None:
+            kwargs["hidden_size"] = p.traj_gnn_hidden_size
+        out[name] = kinds[name](**kwargs)
     return out
 
 
