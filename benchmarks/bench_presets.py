@@ -70,6 +70,8 @@ def forecasting(data, epochs: int, hidden: int) -> list[dict]:
 
 
 def main() -> None:
+    # --repeats is ignored (one run per setting: the scores are deterministic);
+    # --quick shrinks the worms to 600 frames, for a smoke test.
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--classifier-epochs", type=int, nargs="*", default=[10, 20])
     p.add_argument("--forecasters", nargs="*", default=["8:16", "8:32", "16:32"],

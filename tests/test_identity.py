@@ -248,7 +248,7 @@ def test_seen_worms_user_guide_route_equals_experiments():
     result = seven_states_seen(X, y, estimators=pipes, preset=preset,
                                baseline=False)
     # The experiments package returns a Bunch(scores=...); the module a frame.
-    table = getattr(result, "scores", result)
+    table = result.scores
     for name, pipe in pipes.items():
         ours = whole_recording_scores(pipe, X, y, cv)
         theirs = table.loc[table.model == name, "accuracy"].to_numpy()
@@ -261,7 +261,7 @@ def test_seen_worms_user_guide_route_equals_experiments():
 
 # ------------------------------------------- estimators (after `split` merges)
 class TestEstimatorsWarn:
-    """The estimators' side: they pass on main once `split` wires resolve_worms."""
+    """The estimators warn like the scaler: once per call, never with identity."""
 
     @pytest.mark.parametrize("cls", [MLPClassifier, GNNClassifier])
     def test_fit_and_predict_warn_once_without_identity(self, worms4, cls):

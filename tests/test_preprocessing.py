@@ -558,7 +558,8 @@ def test_worms_shorter_than_the_trajectory_horizon(rec):
     short = X.loc[["sim0"]].iloc[:3].rename(index={"sim0": "short"})
     X2 = pd.concat([X, short])
     # Documented: a worm with no more than horizon frames contributes no window.
-    X_t, Y, worms = make_trajectory_targets(X2, horizon=4, return_groups=True)
+    with pytest.warns(UserWarning, match=r"worm\(s\) \['short'\] have no stretch"):
+        X_t, Y, worms = make_trajectory_targets(X2, horizon=4, return_groups=True)
     assert "short" not in set(worms) and len(X_t) == 3 * (60 - 4)
     with pytest.raises(ValueError, match=r"No worm has more than horizon=4 "
                                          r"consecutive frames \(the longest stretch "
@@ -602,3 +603,13 @@ def test_trajectory_windows_stay_within_a_worm_and_its_gap_free_stretches(
         rows = [position.get((worm, frame + k)) for k in range(1, horizon + 1)]
         assert None not in rows  # never across a worm boundary or a frame gap
         np.testing.assert_array_equal(target, values[rows].ravel())
+
+
+def test_trajectory_targets_warn_that_float_frames_hide_gaps():
+    idx = pd.MultiIndex.from_product([["w"], [0.0, 0.5, 1.0, 5.0]],
+                                     names=["worm", "frame"])  # fmt: skip
+    X = pd.DataFrame(np.arange(8.0).reshape(4, 2), index=idx, columns=["a", "b"])
+    with pytest.warns(UserWarning, match="gaps in a recording are not detected"):
+        X_t, _ = make_trajectory_targets(X, horizon=1)
+    assert len(X_t) == 3  # the window across the gap (1.0 -> 5.0) is kept
+

@@ -18,8 +18,14 @@ class WormIdentityWarning(UserWarning):
     Examples
     --------
     >>> import warnings
-    >>> from wormsk.exceptions import WormIdentityWarning
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("error", WormIdentityWarning)
-    ...     pass  # a wormsk call here would raise instead of assuming one worm
+    >>> import numpy as np
+    >>> from wormsk.preprocessing import PerWormScaler
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = PerWormScaler().fit_transform(X)
+    >>> [w.category.__name__ for w in caught]
+    ['WormIdentityWarning']
+    >>> PerWormScaler().fit_transform(X, groups=np.zeros(4)).shape  # said: one worm
+    (4, 2)
     """

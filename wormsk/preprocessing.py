@@ -425,6 +425,12 @@ def make_trajectory_targets(
         When no worm has more than ``horizon`` consecutive frames, or the index
         has duplicate or out-of-order frames.
 
+    Warns
+    -----
+    UserWarning
+        Naming the worms that give no target row (none of their stretches has
+        more than ``horizon`` frames); they are left out.
+
     Examples
     --------
     >>> import numpy as np
@@ -460,9 +466,21 @@ def make_trajectory_targets(
         level = X.index.get_level_values(FRAME_LEVEL)
         if pd.api.types.is_integer_dtype(level):
             frames = np.asarray(level)
+        else:
+            # Times (floats) cannot say which frames are consecutive: a window
+            # may then span a gap in the recording.
+            warnings.warn(
+                "make_trajectory_targets: the 'frame' level holds "
+                f"{level.dtype} labels, not frame numbers, so gaps in a recording "
+                "are not detected and a target window may span one. Use integer "
+                "frame numbers to cut windows at gaps.",
+                UserWarning,
+                stacklevel=2,
+            )
 
-    starts, longest = [], (None, 0)
+    starts, longest, windowless = [], (None, 0), []
     for worm, rows in worms:
+        n_before = len(starts)
         cuts = []
         if frames is not None:
             cuts = np.flatnonzero(np.diff(frames[rows]) != 1) + 1
@@ -473,12 +491,23 @@ def make_trajectory_targets(
             if n_starts > 0:
                 offsets = np.arange(0, n_starts, stride)
                 starts.append(stretch[offsets[:, None] + np.arange(horizon + 1)])
+        if len(starts) == n_before:
+            windowless.append(plain(worm))
     if not starts:
         raise ValueError(
             f"No worm has more than horizon={horizon} consecutive frames (the "
             f"longest stretch is {longest[1]} frames, worm "
             f"{plain(longest[0])!r}); each window needs horizon + 1 frames. Use a "
             "smaller horizon."
+        )
+    if windowless:
+        # A worm that yields no window drops out of training and testing alike.
+        warnings.warn(
+            f"make_trajectory_targets: worm(s) {windowless} have no stretch of more "
+            f"than horizon={horizon} consecutive frames and give no target row; "
+            "they are left out. Use a smaller horizon to keep them.",
+            UserWarning,
+            stacklevel=2,
         )
     windows = np.concatenate(starts)
     windows = windows[np.argsort(windows[:, 0], kind="stable")]

@@ -17,7 +17,16 @@ from ._classification import SCORE_COLUMNS
 from ._data import task_labels, worms_of
 from ._estimators import connectome_adjacency, default_classifiers
 from ._presets import Preset, get_preset
-from ._runner import HeldOut, Outcome, ProgressCallback, Split, accuracy, run, tidy
+from ._runner import (
+    HeldOut,
+    Outcome,
+    ProgressCallback,
+    Split,
+    accuracy,
+    run,
+    tidy,
+    worm_list,
+)
 
 __all__ = ["inferred_graph"]
 
@@ -34,7 +43,10 @@ def graphs_and_labels(estimator, test: HeldOut):
             f"{type(model).__name__} infers no graph; pass a GNNClassifier (or a "
             "pipeline ending in one)."
         )
-    return model.inferred_graph(Xs), estimator.predict(test.X)
+    # Identity from the test table itself: a preprocessing step that returns
+    # numpy must not make the graph (or the labels) those of "one worm".
+    groups = test.X.index.get_level_values(WORM_LEVEL)
+    return model.inferred_graph(Xs, groups=groups), model.predict(Xs, groups=groups)
 
 
 def _accuracy(outcome: Outcome) -> list[dict]:
@@ -116,18 +128,18 @@ def inferred_graph(
     unseen = len(worms) > 1
     train = np.flatnonzero(~is_test if unseen else is_test)
     test = np.flatnonzero(is_test)
+    train_worms = worms_of(X.iloc[train])
     split = Split(
         X.iloc[train], y[train], (HeldOut(X.iloc[test], y[test]),),
         {"evaluation": "unseen" if unseen else "seen", "split": 0,
-         "n_train_worms": len(worms_of(X.iloc[train])),
-         "train_worms": ",".join(map(str, worms_of(X.iloc[train])))},
+         "n_train_worms": len(train_worms), "train_worms": worm_list(train_worms)},
     )  # fmt: skip
     (outcome,) = run(
         {"GNN": estimator}, [split], predict=graphs_and_labels, n_jobs=n_jobs,
         progress=progress, label="inferred graph", keep_estimators=True,
     )  # fmt: skip
     graphs = outcome.prediction[0]
-    graph = graphs[test_worm] if test_worm in graphs else next(iter(graphs.values()))
+    graph = graphs[test_worm]
     names = [str(n) for n in graph.index]
     connectome = None
     if split_known_neurons(names)[0]:

@@ -153,7 +153,7 @@ def trajectory(
         for training, chosen in ((ALL, train_worms), (ONE, train_worms[:1])):
             rows = np.flatnonzero(np.isin(worm_of_row, chosen))
             meta = {"training": training, "split": j, "n_train_worms": len(chosen),
-                    "train_worms": ",".join(map(str, chosen))}  # fmt: skip
+                    "train_worms": worm_list(chosen)}  # fmt: skip
             # The "1 worm" of most splits is the same worm: one fit serves them.
             splits.append(
                 Split(X_t.iloc[rows], Y[rows], (test,), meta, key=tuple(chosen))

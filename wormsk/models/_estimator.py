@@ -42,7 +42,6 @@ from .._utils import (
     check_column_order,
     check_recording_index,
     n_neurons_from_width,
-    neuron_names,
 )
 from .._worms import resolve_worms
 from ._data import WormDataset
@@ -388,11 +387,8 @@ class WormEstimator(BaseEstimator):
                                      method=method)
         if not continuing:
             self.n_neurons_ = X3.shape[1]
-            columns = getattr(self, "feature_names_in_", None)
-            if columns is None:
-                columns = [None] * self.n_features_in_
-            self.neuron_names_ = self._node_names or neuron_names(
-                list(columns), self.n_channels_
+            self.neuron_names_ = feature_neurons(
+                self, self.n_features_in_, self.n_channels_
             )
         never = torch.isnan(X3[:, :, 0]).all(dim=0).numpy()
         seen_before = getattr(self, "unseen_neurons_", None) if continuing else None
