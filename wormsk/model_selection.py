@@ -33,7 +33,47 @@ groups : array-like of shape (n_samples,), default=None
     Worm of every row. Defaults to the DataFrame index level ``"worm"``."""
 
 
-class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
+class _WormSplitter(GroupsConsumerMixin, BaseCrossValidator):
+    """Splits that follow worms; subclasses plan the splits and generate them."""
+
+    @fill_doc
+    def split(self, X, y=None, groups=None):
+        """Generate train and test row positions, one pair per split.
+
+        The parameters and the worms are checked at the call, before the first
+        split is drawn.
+
+        Parameters
+        ----------
+        %(split_params)s
+
+        Yields
+        ------
+        train : ndarray
+            Row positions of the training rows.
+        test : ndarray
+            Row positions of the test rows (held-out worms for
+            :class:`LeaveWormsOut`, a fold's blocks for :class:`WormBlockKFold`).
+
+        Raises
+        ------
+        ValueError
+            When the parameters are invalid, or the worms cannot be split as
+            asked (no worm identity for :class:`LeaveWormsOut`, too few worms,
+            or a worm too short for :class:`WormBlockKFold`'s folds).
+
+        Warns
+        -----
+        WormIdentityWarning
+            :class:`WormBlockKFold` only, when neither ``groups`` nor an index
+            level ``"worm"`` gives worm identity: the input is then one worm.
+        """
+        plan = self._plan(X, groups)
+        indexable(X, y, groups)
+        return self._generate(*plan)
+
+
+class LeaveWormsOut(_WormSplitter):
     """Hold out whole worms: every combination of test (or training) worms.
 
     With ``n_test_worms=k`` every combination of ``k`` worms is a test set and the
@@ -72,30 +112,6 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
         self.n_test_worms = n_test_worms
         self.n_train_worms = n_train_worms
 
-    @fill_doc
-    def split(self, X, y=None, groups=None):
-        """Generate train and test row positions, one pair per combination.
-
-        Parameters
-        ----------
-        %(split_params)s
-
-        Yields
-        ------
-        train : ndarray
-            Row positions of the training worms.
-        test : ndarray
-            Row positions of the test worms.
-
-        Raises
-        ------
-        ValueError
-            When there is no worm identity, or too few worms for the request.
-        """
-        per_worm, k, k_is_test = self._worms(X, groups)
-        indexable(X, y, groups)
-        return self._generate(per_worm, k, k_is_test)
-
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of splits: the number of combinations of worms.
 
@@ -119,10 +135,10 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
             )
         if X is None:
             X = np.empty((len(groups), 0))
-        per_worm, k, _ = self._worms(X, groups)
+        per_worm, k, _ = self._plan(X, groups)
         return comb(len(per_worm), k)
 
-    def _worms(self, X, groups):
+    def _plan(self, X, groups):
         if self.n_test_worms is not None and self.n_train_worms is not None:
             raise ValueError(
                 "Give at most one of n_test_worms and n_train_worms; got "
@@ -169,7 +185,7 @@ class LeaveWormsOut(GroupsConsumerMixin, BaseCrossValidator):
             yield train, test
 
 
-class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
+class WormBlockKFold(_WormSplitter):
     """K-fold over blocks of consecutive frames, dealt out worm by worm.
 
     Each worm's rows are cut into consecutive blocks of ``block_size`` frames (the
@@ -228,31 +244,6 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
         self.shuffle = shuffle
         self.random_state = random_state
 
-    @fill_doc
-    def split(self, X, y=None, groups=None):
-        """Generate train and test row positions, one pair per fold.
-
-        Parameters
-        ----------
-        %(split_params)s
-
-        Yields
-        ------
-        train : ndarray
-            Row positions outside the fold.
-        test : ndarray
-            Row positions of the fold.
-
-        Warns
-        -----
-        WormIdentityWarning
-            When neither ``groups`` nor an index level ``"worm"`` gives worm
-            identity: the whole input is then one worm.
-        """
-        fold = self._fold_of_rows(X, groups)
-        indexable(X, y, groups)
-        return self._generate(fold, self.n_splits)
-
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of folds.
 
@@ -268,7 +259,7 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
         check_positive_int(self.n_splits, "n_splits")
         return self.n_splits
 
-    def _fold_of_rows(self, X, groups):
+    def _plan(self, X, groups):
         check_positive_int(self.n_splits, "n_splits")
         if self.n_splits < 2:
             raise ValueError(f"n_splits must be at least 2; got {self.n_splits}.")
@@ -309,7 +300,7 @@ class WormBlockKFold(GroupsConsumerMixin, BaseCrossValidator):
             fold_of_block[order] = (dealt + np.arange(n_blocks)) % self.n_splits
             dealt += n_blocks
             fold[rows] = fold_of_block[np.arange(rows.size) // self.block_size]
-        return fold
+        return fold, self.n_splits
 
     @staticmethod
     def _generate(fold, n_splits):
