@@ -36,7 +36,12 @@ estimators), so it doubles as a worked example of the API.
 on the real Kato and Nichols data, never on simulated worms.
 """
 
-from ._classification import forward_reverse, four_states_unseen, seven_states_seen
+from ._classification import (
+    forward_reverse,
+    four_states_unseen,
+    missing_neurons,
+    seven_states_seen,
+)
 from ._estimators import (
     MAJORITY,
     NO_CHANGE,
@@ -45,7 +50,6 @@ from ._estimators import (
     default_regressors,
 )
 from ._graph import inferred_graph
-from ._missing import missing_neurons
 from ._paper import PAPER_RESULTS, compare_with_paper
 from ._presets import PRESETS, Preset, get_preset
 from ._runner import summarize

@@ -1,4 +1,5 @@
-"""Behaviour decoding: forward vs reverse, 7 states seen, 4 states unseen."""
+"""Behaviour decoding: forward vs reverse, 7 states seen, 4 states unseen, and
+unseen worms that lose a growing share of their identified neurons."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from . import _docs  # noqa: F401 (the experiments' docdict entries)
 from ._data import (
     check_same_columns,
     check_unseen_worms,
+    losses,
     names_of,
     task_labels,
+    without,
     worms_of,
 )
 from ._estimators import default_classifiers, majority
@@ -36,13 +39,40 @@ from ._runner import (
     worm_list,
 )
 
-__all__ = ["forward_reverse", "four_states_unseen", "seven_states_seen"]
+__all__ = [
+    "forward_reverse", "four_states_unseen", "missing_neurons", "seven_states_seen",
+]  # fmt: skip
 
 #: Columns of a classification experiment's ``scores``.
 SCORE_COLUMNS = [
     "model", "evaluation", "split", "n_train_worms", "train_worms", "test_worms",
     "n_test_frames", "accuracy", "fit_time",
 ]  # fmt: skip
+
+
+#: Models of :func:`missing_neurons` by default: those that take absent neurons.
+MISSING_MODELS = ("GNN", "MLP-sum", "SVM+imputer")
+
+#: Columns of :func:`missing_neurons`'s ``scores``.
+MISSING_COLUMNS = [
+    *SCORE_COLUMNS[:6], "fraction", "n_missing", "missing", *SCORE_COLUMNS[6:],
+]  # fmt: skip
+
+
+def _check_fractions(fractions) -> list[float]:
+    try:
+        values = [float(f) for f in fractions]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"fractions must be numbers in [0, 1); got {fractions!r}."
+        ) from None
+    bad = [f for f in values if not 0 <= f < 1]
+    if not values or bad:
+        raise ValueError(
+            f"fractions must be a non-empty list of shares in [0, 1) of each test "
+            f"worm's identified neurons; got {list(fractions)!r} (bad: {bad})."
+        )
+    return values
 
 
 def _with_majority(outcomes, splits, baseline: bool, score=accuracy):
@@ -121,8 +151,13 @@ def forward_reverse(
     >>> from wormsk.datasets import make_worms
     >>> from wormsk.experiments import forward_reverse, summarize
     >>> result = forward_reverse(make_worms(n_worms=3, n_frames=300, random_state=0),
-    ...                          preset="tiny")  # doctest: +SKIP
-    >>> summarize(result.scores, ["model", "evaluation"])  # doctest: +SKIP
+    ...                          preset="tiny")
+    >>> table = summarize(result.scores, ["model", "evaluation"])
+    >>> table[["model", "evaluation", "n"]].tail(3)  # n: splits averaged
+                model evaluation  n
+    7             GNN     unseen  3
+    8  Connectome GNN     unseen  3
+    9  Majority class     unseen  3
     """
     p = get_preset(preset)
     X, y = task_labels(*recording_table(data, y, groups=groups), "fwd_rev")
@@ -193,7 +228,9 @@ def seven_states_seen(
     >>> from wormsk.datasets import make_worms
     >>> from wormsk.experiments import seven_states_seen
     >>> result = seven_states_seen(make_worms(n_worms=3, n_frames=300,
-    ...                            random_state=0), preset="tiny")  # doctest: +SKIP
+    ...                            random_state=0), preset="tiny")
+    >>> result.scores["model"].unique().tolist()
+    ['MLP', 'GNN', 'Majority class']
     """
     p = get_preset(preset)
     X, y = task_labels(*recording_table(data, y, groups=groups), "seven")
@@ -266,8 +303,8 @@ def four_states_unseen(
     >>> from wormsk.datasets import make_worms
     >>> from wormsk.experiments import four_states_unseen
     >>> result = four_states_unseen(make_worms(n_worms=3, n_frames=300,
-    ...                             random_state=0), preset="tiny")  # doctest: +SKIP
-    >>> result.confusion.columns.tolist()  # doctest: +SKIP
+    ...                             random_state=0), preset="tiny")
+    >>> result.confusion.columns.tolist()
     ['model', 'evaluation', 'n_train_worms', 'true', 'predicted', 'count']
     """
     p = get_preset(preset)
@@ -321,3 +358,106 @@ def four_states_unseen(
     counts = counts.groupby(keys, sort=False)["count"].sum().reset_index()
     columns = [*SCORE_COLUMNS[:-2], "n_excluded_frames", *SCORE_COLUMNS[-2:]]
     return Bunch(scores=scores[columns], confusion=counts, preset=p)
+
+
+@fill_doc
+def missing_neurons(
+    data,
+    y=None,
+    *,
+    groups=None,
+    fractions: Iterable[float] | None = None,
+    estimators: Mapping | None = None,
+    preset: str | Preset = "quick",
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+    progress: ProgressCallback | None = None,
+    baseline: bool = True,
+) -> Bunch:
+    """Unseen-worm accuracy as the test worms lose a share of their neurons.
+
+    Forward vs reverse (as in :func:`forward_reverse`), each worm held out in
+    turn (:class:`~wormsk.model_selection.LeaveWormsOut`; ``preset``'s
+    ``missing_max_splits`` caps how many). Each model is fitted once per split
+    on the training worms as they are, then tested on the held-out worm with
+    a share ``fraction`` of its identified neurons removed: NaN in every frame
+    of that worm, the data contract's rule for a neuron not identified (as in
+    NeuroPAL recordings, where every worm identifies another subset). The lost
+    neurons are drawn per worm with ``random_state``, nested across fractions
+    (see :func:`losses`); at fraction 0 the test is the ordinary unseen one, so
+    those rows equal :func:`forward_reverse`'s unseen rows for the same models.
+
+    The default models are those that take absent neurons: the GNN (an absent
+    neuron is a missing node), the MLP that sums over neurons (``"MLP-sum"``)
+    and an SVM after a mean imputer (``"SVM+imputer"``), all after
+    :class:`~wormsk.preprocessing.PerWormScaler` (which keeps absent neurons
+    NaN); see :func:`default_classifiers`.
+
+    Parameters
+    ----------
+    %(exp_input)s
+    fractions : iterable of float, optional
+        Shares in [0, 1) of each test worm's identified neurons to remove
+        (rounded to whole neurons); default ``preset.missing_fractions``
+        (0, 0.2, 0.4).
+    estimators : dict, optional
+        ``{name: estimator}``; each must take NaN for absent neurons. Default
+        GNN, MLP-sum and SVM+imputer from :func:`default_classifiers`.
+    %(exp_run)s
+    %(exp_baseline)s
+
+    Returns
+    -------
+    result : Bunch
+        ``scores``: one row per model, split and fraction: ``model``,
+        ``evaluation`` ("unseen"), ``split``, ``n_train_worms``,
+        ``train_worms``, ``test_worms``, ``fraction``, ``n_missing`` (neurons
+        removed from the test worm), ``missing`` (their names, comma-joined),
+        ``n_test_frames``, ``accuracy``, ``fit_time``; ``preset``.
+
+    Examples
+    --------
+    >>> from wormsk.datasets import make_worms
+    >>> from wormsk.experiments import missing_neurons
+    >>> worms = make_worms(n_worms=3, n_frames=300, random_state=0)
+    >>> result = missing_neurons(worms, preset="tiny", fractions=[0.0, 0.4])
+    >>> result.scores.groupby("fraction")["n_missing"].mean()  # of 15 neurons
+    fraction
+    0.0    0.0
+    0.4    6.0
+    Name: n_missing, dtype: float64
+    """
+    p = get_preset(preset)
+    fractions = _check_fractions(
+        p.missing_fractions if fractions is None else fractions
+    )
+    X, y = task_labels(*recording_table(data, y, groups=groups), "fwd_rev")
+    check_unseen_worms(worms_of(X))
+    estimators = classifiers(estimators, MISSING_MODELS, p, random_state)
+    lost = losses(X, fractions, random_state)
+    splits = []
+    for split in cv_splits(X, y, LeaveWormsOut(), {"evaluation": "unseen"},
+                           p.missing_max_splits):  # fmt: skip
+        (test,) = split.tests
+        worms = worms_of(test.X)
+        tests = []
+        for f in fractions:
+            names = sorted({n for w in worms for n in lost[w][f]})
+            tests.append(
+                HeldOut(
+                    X=without(test.X, {w: lost[w][f] for w in worms}),
+                    y=test.y,
+                    rows=test.rows,
+                    meta={
+                        "fraction": f,
+                        "n_missing": len(names),
+                        "missing": ",".join(names),
+                    },
+                )  # fmt: skip
+            )
+        splits.append(Split(split.X, split.y, tuple(tests), split.meta))
+    scores = classification_scores(
+        estimators, splits, baseline=baseline, n_jobs=n_jobs,
+        progress=progress, label="missing neurons, unseen worms",
+    )  # fmt: skip
+    return Bunch(scores=scores[MISSING_COLUMNS], preset=p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state
 
 from wormsk._utils import CHANNELS, WORM_LEVEL, neuron_names
 from wormsk.datasets import KATO_STATES, map_states
@@ -61,3 +62,38 @@ def check_same_columns(X_a: pd.DataFrame, X_b: pd.DataFrame) -> None:
             f"only in the training data: {only_a[:6]}, only in the test data: "
             f"{only_b[:6]}."
         )
+
+
+def losses(X: pd.DataFrame, fractions, random_state) -> dict:
+    """Per worm and fraction, the neurons it loses (a nested, seeded draw).
+
+    Every worm's identified neurons (those not NaN throughout) are put in one
+    random order per worm, drawn in worm order from ``random_state``; a fraction
+    ``f`` removes the first ``round(f * n_identified)`` of them, so a larger
+    share removes the smaller share's neurons and more, and the draw does not
+    depend on the splits.
+    """
+    rng = check_random_state(random_state)
+    names = names_of(X)
+    traces = X.iloc[:, :: len(CHANNELS)].to_numpy()
+    worms = X.index.get_level_values(WORM_LEVEL)
+    out = {}
+    for worm in worms_of(X):
+        present = ~np.isnan(traces[np.asarray(worms == worm)]).all(axis=0)
+        identified = [n for n, ok in zip(names, present) if ok]
+        order = [identified[i] for i in rng.permutation(len(identified))]
+        out[worm] = {f: order[: int(round(f * len(identified)))] for f in fractions}
+    return out
+
+
+def without(X: pd.DataFrame, lost: dict) -> pd.DataFrame:
+    """A copy of ``X`` whose worms' lost neurons are NaN in every frame."""
+    if not any(lost.values()):
+        return X
+    out = X.copy()
+    worms = out.index.get_level_values(WORM_LEVEL)
+    for worm, names in lost.items():
+        if names:
+            columns = [f"{n}_{c}" for n in names for c in CHANNELS]
+            out.loc[np.asarray(worms == worm), columns] = np.nan
+    return out

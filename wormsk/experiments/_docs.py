@@ -18,6 +18,11 @@ docdict["exp_preset"] = """preset : str or Preset, default="quick"
 docdict["exp_random_state"] = """random_state : int or None, default=0
     Seeds the networks (and the block shuffling and draws of the experiment):
     the same seed gives the same table."""
+docdict["exp_factory_settings"] = """preset : str or Preset, default="quick"
+    Hidden size, epochs, learning rate and batch size of the networks (see
+    :data:`PRESETS`).
+random_state : int or None, default=0
+    Seed of every network."""
 docdict["exp_n_jobs"] = """n_jobs : int, optional
     Fits run in parallel (joblib)."""
 docdict["exp_progress"] = """progress : callable, optional

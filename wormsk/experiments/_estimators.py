@@ -13,6 +13,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
+from wormsk._docs import fill_doc
 from wormsk.datasets import load_connectome, split_known_neurons
 from wormsk.models import (
     GNNClassifier,
@@ -23,6 +24,7 @@ from wormsk.models import (
 )
 from wormsk.preprocessing import PerWormScaler
 
+from . import _docs  # noqa: F401 (the experiments' docdict entries)
 from ._presets import Preset, get_preset
 
 __all__ = [
@@ -85,6 +87,7 @@ def _net_settings(p: Preset, random_state, prefix: str = "") -> dict:
     return {n: getattr(p, prefix + n) for n in names} | {"random_state": random_state}
 
 
+@fill_doc
 def default_classifiers(
     models: Iterable[str] = ("SVM", "MLP", "GNN"),
     *,
@@ -105,21 +108,25 @@ def default_classifiers(
     neurons : iterable of str, optional
         Neuron names of the data; needed for ``"Connectome GNN"`` (its fixed
         adjacency comes from :func:`connectome_adjacency`).
-    preset : str or Preset, default="quick"
-        Hidden size, epochs, learning rate and batch size of the networks.
-    random_state : int or None, default=0
-        Seed of every network.
+    %(exp_factory_settings)s
 
     Returns
     -------
     estimators : dict
-        ``{name: pipeline}``.
+        ``{name: pipeline}``, in the order of ``models``; every pipeline starts
+        with a :class:`~wormsk.preprocessing.PerWormScaler`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model name, or ``"Connectome GNN"`` without ``neurons``.
 
     Examples
     --------
     >>> from wormsk.experiments import default_classifiers
-    >>> sorted(default_classifiers(["SVM", "GNN"]))
-    ['GNN', 'SVM']
+    >>> pipes = default_classifiers(["SVM", "GNN"], preset="tiny")
+    >>> list(pipes), pipes["GNN"][-1].max_epochs
+    (['SVM', 'GNN'], 3)
     """
     p = get_preset(preset)
     nets = _net_settings(p, random_state)
@@ -151,6 +158,7 @@ def default_classifiers(
     return out
 
 
+@fill_doc
 def default_regressors(
     models: Iterable[str] = ("MLP", "GNN", "GRU"),
     *,
@@ -159,29 +167,34 @@ def default_regressors(
 ) -> dict:
     """The paper's trajectory forecasters (Markovian MLP and GNN, and the GRU).
 
-    They expect inputs already scaled per worm (:func:`trajectory` scales the
-    whole recording before building targets, so that inputs and targets share one
-    scale).
+    The preset also gives their rollout settings (``train_horizon``,
+    ``teacher_forcing_epochs``). They expect inputs already scaled per worm
+    (:func:`trajectory` scales the whole recording before building targets, so
+    that inputs and targets share one scale).
 
     Parameters
     ----------
     models : iterable of {"MLP", "GNN", "GRU"}
         Which models to build, in this order.
-    preset : str or Preset, default="quick"
-        Hidden size, epochs, learning rate, batch size and rollout settings.
-    random_state : int or None, default=0
-        Seed of every network.
+    %(exp_factory_settings)s
 
     Returns
     -------
     estimators : dict
-        ``{name: regressor}``.
+        ``{name: regressor}``, in the order of ``models`` (bare regressors, with
+        no scaler: see above).
+
+    Raises
+    ------
+    ValueError
+        For a name other than ``"MLP"``, ``"GNN"`` and ``"GRU"`` (the message
+        lists them).
 
     Examples
     --------
     >>> from wormsk.experiments import default_regressors
-    >>> sorted(default_regressors())
-    ['GNN', 'GRU', 'MLP']
+    >>> {name: type(est).__name__ for name, est in default_regressors().items()}
+    {'MLP': 'MLPRegressor', 'GNN': 'GNNRegressor', 'GRU': 'GRURegressor'}
     """
     p = get_preset(preset)
     common = dict(

@@ -109,8 +109,8 @@ def inferred_graph(
     >>> from wormsk.datasets import make_worms
     >>> from wormsk.experiments import inferred_graph
     >>> res = inferred_graph(make_worms(n_worms=3, n_frames=300, random_state=0),
-    ...                      preset="tiny")  # doctest: +SKIP
-    >>> res.graph.shape  # doctest: +SKIP
+    ...                      preset="tiny")
+    >>> res.graph.shape
     (15, 15)
     """
     p = get_preset(preset)

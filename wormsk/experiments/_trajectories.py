@@ -121,10 +121,12 @@ def trajectory(
     --------
     >>> from wormsk.datasets import make_worms
     >>> from wormsk.experiments import trajectory
-    >>> result = trajectory(make_worms(n_worms=3, n_frames=300, random_state=0),
-    ...                     preset="tiny")  # doctest: +SKIP
-    >>> result.scores.columns[-4:].tolist()  # doctest: +SKIP
+    >>> worms = make_worms(n_worms=3, n_frames=300, random_state=0)
+    >>> result = trajectory(worms, preset="tiny")
+    >>> result.scores.columns[-4:].tolist()
     ['step', 'mae', 'mse', 'fit_time']
+    >>> int(result.scores["step"].max()) == result.preset.horizon
+    True
     """
     p = get_preset(preset)
     X, _ = recording_table(data, groups=groups)
