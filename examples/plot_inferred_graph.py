@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import make_pipeline
 
-from wormsk.datasets import load_connectome, make_worms, map_states
+from wormsk.datasets import load_connectome, make_worms
 from wormsk.models import GNNClassifier
 from wormsk.plotting import plot_inferred_graph
 from wormsk.preprocessing import PerWormScaler
@@ -35,13 +35,10 @@ if os.environ.get("WORMSK_DOCS_FAST"):  # the test suite runs a smaller version
     n_worms, n_frames, max_epochs = 2, 300, 2
 # sphinx_gallery_end_ignore
 
-worms = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=3)
-y = map_states(worms.target, "four")
-keep = pd.notna(y)
-X, y = worms.data[keep], y[keep].astype(str)
-worm = X.index.get_level_values("worm")
-unseen = worms.groups[-1]
-train = worm != unseen
+X, y = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=3,
+                  states="four", return_X_y=True)
+unseen = f"sim{n_worms - 1}"  # worms are sim0, sim1, ...: the last is never seen
+train = X.index.get_level_values("worm") != unseen
 
 gnn = make_pipeline(
     PerWormScaler(),

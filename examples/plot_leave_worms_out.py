@@ -28,7 +28,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
-from wormsk.datasets import make_worms, map_states
+from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.models import GNNClassifier, MLPClassifier
 from wormsk.preprocessing import PerWormScaler
@@ -66,10 +66,8 @@ if os.environ.get("WORMSK_DOCS_FAST"):  # the test suite runs a smaller version
     n_worms, n_frames, max_epochs, n_splits = 2, 300, 2, 3
 # sphinx_gallery_end_ignore
 
-worms = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=1)
-y = map_states(worms.target, "four")
-keep = pd.notna(y)
-X, y = worms.data[keep], y[keep].astype(str)
+X, y = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=1,
+                  states="four", return_X_y=True)
 groups = X.index.get_level_values("worm")
 
 

@@ -18,14 +18,14 @@ the raw traces, an SVC on per-worm scaled traces, and the paper's MLP and GNN.
 # :func:`~wormsk.datasets.make_worms` simulates whole-brain recordings of the
 # 15 neurons named in every worm of Kato et al. (2015). Each worm has its own
 # gains, offsets, calcium kinetics and noise, as real worms do. We map the 7
-# Kato states to forward/reverse and drop the turns.
+# Kato states to forward/reverse (``states="fwd_rev"``), which drops the turns.
 import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
-from wormsk.datasets import make_worms, map_states
+from wormsk.datasets import make_worms
 from wormsk.model_selection import LeaveWormsOut
 from wormsk.models import GNNClassifier, MLPClassifier
 from wormsk.preprocessing import PerWormScaler
@@ -38,10 +38,8 @@ if os.environ.get("WORMSK_DOCS_FAST"):  # the test suite runs a smaller version
     n_worms, n_frames, max_epochs = 2, 300, 2
 # sphinx_gallery_end_ignore
 
-worms = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=0)
-y = map_states(worms.target, "fwd_rev")
-keep = pd.notna(y)
-X, y = worms.data[keep], y[keep].astype(str)
+X, y = make_worms(n_worms=n_worms, n_frames=n_frames, random_state=0,
+                  states="fwd_rev", return_X_y=True)
 groups = X.index.get_level_values("worm")
 print(X.shape, pd.Series(y).value_counts().to_dict())
 X.iloc[:3, :6]

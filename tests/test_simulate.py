@@ -9,7 +9,14 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.svm import SVC
 
-from wormsk.datasets import KATO_SHARED_NEURONS, KATO_STATES, make_worms, map_states
+from wormsk.datasets import (
+    FOUR_STATES,
+    FWD_REV_STATES,
+    KATO_SHARED_NEURONS,
+    KATO_STATES,
+    make_worms,
+    map_states,
+)
 from wormsk.preprocessing import PerWormScaler
 
 # ---------------------------------------------------------------------------
@@ -50,6 +57,52 @@ def test_make_worms_contract():
     X2, y2 = make_worms(n_worms=3, n_frames=400, random_state=0, return_X_y=True)
     pd.testing.assert_frame_equal(X, X2)
     np.testing.assert_array_equal(y, y2)
+
+
+@pytest.mark.parametrize("states", ["four", "fwd_rev"])
+def test_make_worms_states_select_the_same_simulation_as_map_states(states):
+    full = make_worms(n_worms=2, n_frames=400, random_state=0)
+    part = make_worms(n_worms=2, n_frames=400, random_state=0, states=states)
+    mapped = map_states(full.target, states)
+    keep = pd.notna(mapped)
+    # The same recordings, relabelled; only frames outside the vocabulary go.
+    pd.testing.assert_frame_equal(part.data, full.data[keep])
+    pd.testing.assert_frame_equal(part.latent, full.latent[keep])
+    np.testing.assert_array_equal(part.target, mapped[keep])
+    np.testing.assert_array_equal(part.groups, full.groups[keep])
+    assert part.frame["state"].tolist() == part.target.tolist()
+    vocabulary = {"four": FOUR_STATES, "fwd_rev": FWD_REV_STATES}[states]
+    assert part.target_names == list(vocabulary)
+    assert set(part.target) <= set(vocabulary)
+    assert (states == "fwd_rev") == (len(part.data) < len(full.data))
+    X, y = make_worms(n_worms=2, n_frames=400, random_state=0, states=states,
+                      return_X_y=True)  # fmt: skip
+    pd.testing.assert_frame_equal(X, part.data)
+    np.testing.assert_array_equal(y, part.target)
+
+
+def test_make_worms_nostate_label_keeps_every_frame():
+    full = make_worms(n_worms=2, n_frames=400, random_state=0)
+    kept = make_worms(n_worms=2, n_frames=400, random_state=0, states="fwd_rev",
+                      nostate="label")  # fmt: skip
+    pd.testing.assert_frame_equal(kept.data, full.data)
+    turns = np.isin(full.target, ["dt", "vt"])
+    assert turns.any()
+    assert set(kept.target[turns]) == {"nostate"}
+    assert set(kept.target[~turns]) == {"forward", "reverse"}
+    assert kept.target_names == ["forward", "reverse", "nostate"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"states": "seven"}, r"states must be one of \['four', 'fwd_rev', 'kato7'\]"),
+        ({"nostate": "keep"}, "nostate must be 'drop' or 'label'; got 'keep'"),
+    ],
+)
+def test_make_worms_refuses_unknown_states_and_nostate(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_worms(n_worms=1, n_frames=50, random_state=0, **kwargs)
 
 
 def test_make_worms_deterministic_and_seed_dependent():

@@ -31,6 +31,11 @@ FOUR_STATES: tuple[str, ...] = ("forward", "reverse", "dorsal_turn", "ventral_tu
 #: The two-state vocabulary (turns excluded).
 FWD_REV_STATES: tuple[str, ...] = ("forward", "reverse")
 
+# The ``states=`` choices for Kato-state recordings (the Kato reader, make_worms).
+KATO_VOCABULARIES = {
+    "kato7": KATO_STATES, "four": FOUR_STATES, "fwd_rev": FWD_REV_STATES,
+}  # fmt: skip
+
 #: Kato states -> four states (fwd, slow -> forward; rev1, rev2, revsus -> reverse;
 #: dt -> dorsal turn; vt -> ventral turn), as in Wang et al. (2021).
 KATO_TO_FOUR: dict[str, str] = {

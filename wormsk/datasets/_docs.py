@@ -30,6 +30,9 @@ _ENTRIES = {
     "min_worms": """min_worms : int, optional
     With a list or ``"union"``: the number of worms a neuron must be named
     in (default: every worm for a list, 1 for ``"union"``).""",
+    "states_kato": """states : {"kato7", "four", "fwd_rev"}, default="kato7"
+    Label vocabulary: the 7 Kato states, four states (forward, reverse,
+    dorsal_turn, ventral_turn) or forward/reverse (turns excluded).""",
     "nostate": """nostate : {"drop", "label"}, default="drop"
     Frames without a state in the chosen vocabulary (``nostate`` frames, and
     the states the mapping leaves out, e.g. turns for ``"fwd_rev"``) are

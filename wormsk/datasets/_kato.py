@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._constants import FOUR_STATES, FWD_REV_STATES, KATO_SHARED_NEURONS, KATO_STATES
+from ._constants import KATO_SHARED_NEURONS, KATO_STATES, KATO_VOCABULARIES
 from ._docs import fill_doc
 from ._matlab import open_mat
 from ._recordings import (
@@ -17,8 +17,6 @@ from ._recordings import (
     states_from_indicators,
 )
 from ._tables import table_from_worms
-
-_VOCABULARIES = {"kato7": KATO_STATES, "four": FOUR_STATES, "fwd_rev": FWD_REV_STATES}
 
 _DESCR = """Kato et al. (2015), Cell 163:656-669: whole-brain calcium imaging of 5
 immobilized C. elegans (WT_NoStim.mat, OSF project 2395t), ~1080 s per worm at
@@ -75,9 +73,7 @@ def load_kato2015(
     path : str or path-like
         Path to ``WT_NoStim.mat``.
     %(datasets_neurons_kato)s
-    states : {"kato7", "four", "fwd_rev"}, default="kato7"
-        Label vocabulary: the 7 Kato states, four states (forward, reverse,
-        dorsal_turn, ventral_turn) or forward/reverse (turns excluded).
+    %(datasets_states_kato)s
     %(datasets_nostate)s
     %(datasets_return_X_y)s
     variable : str, default="WT_NoStim"
@@ -102,7 +98,7 @@ def load_kato2015(
     >>> X.shape[1]  # doctest: +SKIP
     30
     """
-    check_vocabulary(states, _VOCABULARIES)
+    check_vocabulary(states, KATO_VOCABULARIES)
     source = f"{path}:{variable}"
     with open_mat(path) as mat:
         if variable not in mat.variables:
@@ -118,7 +114,7 @@ def load_kato2015(
         "intersection" if neurons is None else neurons,
         min_worms=min_worms,
         states=mapping,
-        vocabulary=_VOCABULARIES[states],
+        vocabulary=KATO_VOCABULARIES[states],
         nostate=nostate,
         return_X_y=return_X_y,
         descr=_DESCR,

@@ -24,7 +24,16 @@ from scipy.signal import lfilter
 from sklearn.utils import Bunch, check_random_state
 
 from ._connectome import _canonical
-from ._constants import KATO_SHARED_NEURONS, KATO_STATES, neuron_list
+from ._constants import (
+    KATO_SHARED_NEURONS,
+    KATO_STATES,
+    KATO_VOCABULARIES,
+    NOSTATE,
+    map_states,
+    neuron_list,
+)
+from ._docs import fill_doc
+from ._recordings import check_vocabulary
 
 # Mean dwell time (seconds) and gamma shape of every state. Forward runs last tens
 # of seconds, the rest of the motor sequence a few seconds (Kato et al. 2015, Fig. 1).
@@ -239,6 +248,7 @@ def _resolve_neurons(neurons, n_neurons) -> list[str]:
     return names
 
 
+@fill_doc
 def make_worms(
     n_worms: int = 5,
     n_frames: int | tuple[int, int] = 3000,
@@ -255,6 +265,8 @@ def make_worms(
     dwell_variability: float = 0.3,
     wander: float = 0.1,
     identified: float = 1.0,
+    states: str = "kato7",
+    nostate: str = "drop",
 ):
     """Simulate whole-brain calcium recordings of several worms with behaviour labels.
 
@@ -337,6 +349,10 @@ def make_worms(
         are those of the fully identified simulation); the others are NaN in
         every frame of that worm (the data contract's rule for an absent
         neuron). At small shares a neuron may be absent from every worm.
+    %(datasets_states_kato)s
+        As the Kato reader gives them, so that code written for
+        :func:`load_kato2015` runs on simulated worms unchanged.
+    %(datasets_nostate)s
 
     Returns
     -------
@@ -344,12 +360,14 @@ def make_worms(
         ``data``: DataFrame indexed by (``worm``, ``frame``) with columns
         ``<NEURON>_trace``, ``<NEURON>_deriv`` (neuron-major); ``target``: array of
         state names; ``groups``: array of worm ids; ``neuron_names``;
-        ``target_names`` (``KATO_STATES``); ``fps``; ``frame`` (data with a
-        ``state`` column); ``latent`` (DataFrame of the noise-free latent state
-        that follows the behaviour; the neurons read it plus the ``wander``
-        fluctuations); ``worm_params`` (DataFrame, one row per worm and neuron:
-        ``gain``, ``offset``, ``noise_sd``, ``disengaged``, ``inconsistent``,
-        ``loading`` (norm of the neuron's loadings), ``tau_bleach``);
+        ``target_names`` (the ``states`` vocabulary, ``KATO_STATES`` by
+        default, and ``"nostate"`` with ``nostate="label"``); ``fps``;
+        ``frame`` (data with a ``state`` column); ``latent`` (DataFrame of the
+        noise-free latent state that follows the behaviour; the neurons read it
+        plus the ``wander`` fluctuations); ``worm_params`` (DataFrame, one row
+        per worm and neuron: ``gain``, ``offset``, ``noise_sd``,
+        ``disengaged``, ``inconsistent``, ``loading`` (norm of the neuron's
+        loadings), ``tau_bleach``);
         ``dwell_scale`` (DataFrame, worms x states); ``absent`` (worm ->
         neurons NaN in that worm, as the recording-table builders give it);
         ``DESCR``.
@@ -367,6 +385,10 @@ def make_worms(
     >>> bunch = make_worms(n_worms=3, n_frames=100, random_state=0)
     >>> bool(bunch.worm_params.loc[("sim0", "AVAL"), "gain"] > 0)
     True
+    >>> X, y = make_worms(n_worms=2, n_frames=300, random_state=0,
+    ...                   states="fwd_rev", return_X_y=True)
+    >>> sorted(set(y)), len(X) < 600  # turns are left out
+    (['forward', 'reverse'], True)
     >>> part = make_worms(n_worms=2, n_frames=100, random_state=0, identified=0.8)
     >>> [len(names) for names in part.absent.values()]
     [3, 3]
@@ -387,6 +409,9 @@ def make_worms(
             f"n_frames must be an integer >= 2 or a (low, high) pair of such integers; "
             f"got {n_frames!r}."
         )
+    check_vocabulary(states, KATO_VOCABULARIES)
+    if nostate not in ("drop", "label"):
+        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number; got {fps!r}.")
     for pname, value in (
@@ -512,18 +537,30 @@ def make_worms(
     )
     absent = _unidentify(values, groups, names, identified, seed)
     data = pd.DataFrame(values, index=index, columns=columns, copy=False)
-    target = np.concatenate(targets)
-    if return_X_y:
-        return data, target
     latent = pd.DataFrame(
         np.concatenate(latents), index=index, columns=list(_LATENTS), copy=False
     )
+    target = np.concatenate(targets)
+    target_names = list(KATO_VOCABULARIES[states])
+    if states != "kato7":
+        target = map_states(target, states)
+        excluded = target == None  # noqa: E711 (elementwise)
+        target[excluded] = NOSTATE
+        if nostate == "drop":
+            keep = ~excluded
+            data, latent, target, groups = (
+                data[keep], latent[keep], target[keep], groups[keep]
+            )
+        else:
+            target_names.append(NOSTATE)
+    if return_X_y:
+        return data, target
     return Bunch(
         data=data,
         target=target,
         groups=groups,
         neuron_names=list(names),
-        target_names=list(KATO_STATES),
+        target_names=target_names,
         fps=float(fps),
         frame=data.assign(state=target),
         latent=latent,
