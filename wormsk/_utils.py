@@ -219,7 +219,7 @@ def _check_frame_labels(frames: pd.Index, worms: pd.Index) -> None:
         )
     missing = frames.isna()
     if missing.any():
-        i = int(np.flatnonzero(missing)[0])
+        i = int(missing.argmax())  # the first
         raise ValueError(
             f"Worm {plain(worms[i])!r} has a missing (NaN) frame label at row {i} "
             f"({int(missing.sum())} such rows in X); every row needs its frame "

@@ -415,6 +415,11 @@ def list_cached(data_home=None):
 def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs):
     """Download ``WT_NoStim.mat`` once into ``data_home`` and load it.
 
+    The file's SHA-256 (``7531811c...``) is checked on every call; a file that
+    fails is moved aside to ``WT_NoStim.mat.mismatch-<8 hex digits>``, never
+    loaded. Offline, or with no known link, this fails at once with a message
+    saying where to put the file by hand.
+
     Parameters
     ----------
     %(datasets_data_home)s
@@ -424,19 +429,13 @@ def fetch_kato2015(data_home=None, download_if_missing=True, url=None, **kwargs)
         Only ``https://`` (and ``file://`` or loopback ``http://``) URLs.
     **kwargs
         Passed to :func:`load_kato2015` (``neurons``, ``states``, ``nostate``,
-        ``return_X_y``).
+        ``return_X_y``, ``variable``, ``min_worms``); an unknown name raises
+        ``TypeError`` before any download.
 
     Returns
     -------
     data : Bunch or (DataFrame, ndarray)
         See :func:`load_kato2015`.
-
-    Notes
-    -----
-    The SHA-256 of the file (``7531811c...``) is checked on every call; a file
-    that fails is moved aside to ``WT_NoStim.mat.mismatch-<8 hex digits>``,
-    never loaded. Offline, or with no known link, this fails at once with a
-    message saying where to put the file by hand.
 
     Examples
     --------
@@ -465,7 +464,9 @@ def fetch_nichols2017(
     files : list of str, default=["n2_prelet.mat", "npr1_prelet.mat"]
         Which files to fetch and load.
     **kwargs
-        Passed to :func:`load_nichols2017`.
+        Passed to :func:`load_nichols2017` (``neurons``, ``states``,
+        ``nostate``, ``return_X_y``, ``states_field``, ``state_codes``,
+        ``min_worms``); an unknown name raises ``TypeError`` before any download.
 
     Returns
     -------
