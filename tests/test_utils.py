@@ -10,7 +10,7 @@ from wormsk._utils import (
     n_neurons_from_width,
     neuron_names,
 )
-from wormsk._worms import get_worms, worm_indices
+from wormsk._worms import get_worms
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 from wormsk.preprocessing import PerWormScaler, make_trajectory_targets
 
@@ -34,14 +34,6 @@ def test_get_worms_from_index_groups_and_default():
     tuples[:] = [(1, 2), (1, 2), (3, 4)]
     with pytest.raises(TypeError, match=r"strings or numbers; row 0 is \(1, 2\)"):
         get_worms(X, groups=tuples)
-
-
-def test_worm_indices_keep_first_appearance_and_time_order():
-    worms = np.array(["b", "b", "a", "b", "a"])
-    out = worm_indices(worms)
-    assert [w for w, _ in out] == ["b", "a"]
-    np.testing.assert_array_equal(out[0][1], [0, 1, 3])
-    np.testing.assert_array_equal(out[1][1], [2, 4])
 
 
 def test_width_and_names():

@@ -30,7 +30,7 @@ import pandas as pd
 from wormsk._utils import WORM_LEVEL, num_samples, plain
 from wormsk.exceptions import WormIdentityWarning
 
-__all__ = ["Worms", "get_worms", "resolve_worms", "worm_indices"]
+__all__ = ["Worms", "get_worms", "resolve_worms"]
 
 
 def get_worms(X, groups=None) -> np.ndarray:
@@ -212,7 +212,7 @@ class Worms:
         return len(self.labels)
 
     def __iter__(self):
-        """``(label, rows)`` per worm, as :func:`worm_indices` gives them."""
+        """``(label, rows)`` per worm, in order of each worm's first row."""
         return iter(zip(self.labels, self.rows))
 
     @property
@@ -227,26 +227,9 @@ class Worms:
         return np.concatenate(self.rows)
 
     @cached_property
-    def inverse(self) -> np.ndarray:
-        """``inverse[i]``: where row ``i`` sits in :attr:`order`."""
-        inverse = np.empty_like(self.order)
-        inverse[self.order] = np.arange(len(self.order))
-        return inverse
-
-    @cached_property
     def lengths(self) -> np.ndarray:
         """Number of rows of every worm."""
         return np.bincount(self.codes, minlength=len(self.labels))
-
-
-def worm_indices(worms) -> list[tuple[object, np.ndarray]]:
-    """Split row positions by worm, in order of each worm's first row.
-
-    Returns a list of ``(worm, positions)`` where ``positions`` are the row
-    positions of that worm in their original (time) order; the same grouping
-    as iterating over :class:`Worms`.
-    """
-    return list(Worms.from_labels(worms))
 
 
 def resolve_worms(X, groups=None, *, caller: str | None = None,
