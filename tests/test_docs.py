@@ -278,3 +278,32 @@ def test_readme_python_blocks_parse_and_kato_fetch_is_not_offered():
         assert "print(f\"" in block  # labelled output
     assert "--kato fetch --nichols" not in text
     assert "TIMING" not in text and "OUTPUT" not in text
+
+
+def _readme_examples() -> list[tuple[str, str]]:
+    """Every README Python block with the output the README says it printed.
+
+    The output follows the block as "which printed", either in a ```text block or
+    inline between backticks.
+    """
+    text = README.read_text()
+    found = re.findall(
+        r"```python\n(.*?)```\s*which printed\s*(?:```text\n(.*?)```|`([^`]*)`)",
+        text,
+        flags=re.S,
+    )
+    return [(code, (block or inline).strip()) for code, block, inline in found]
+
+
+def test_every_readme_python_block_states_its_output():
+    blocks = re.findall(r"```python\n", README.read_text())
+    assert len(_readme_examples()) == len(blocks) >= 2
+
+
+@pytest.mark.parametrize(
+    "code, printed", _readme_examples(), ids=["grid_search", "leave_worms_out"]
+)
+def test_readme_examples_print_what_the_readme_says(code, printed, capsys):
+    # The README's numbers are a promise to a new user: run each block as written.
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.strip() == printed
