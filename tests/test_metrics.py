@@ -3,7 +3,9 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import roc_auc_score
 
 from wormsk.metrics import graph_similarity, make_trajectory_scorer, trajectory_error
 
@@ -155,11 +157,117 @@ def test_graph_similarity_aligns_labels_skips_nan_and_is_seeded():
     b = graph_similarity(W, A, n_shuffles=30, random_state=3)
     pd.testing.assert_frame_equal(a, b)
     holed = W.copy()
-    holed[0, :] = np.nan
+    holed[0, :] = holed[:, 0] = np.nan  # neuron 0 absent from the worm
     with_nan = graph_similarity(holed, A, n_shuffles=5, random_state=0)
-    assert with_nan.loc["AUROC", "n_pairs"] == 8 * 7 - 7
+    assert with_nan.loc["AUROC", "n_pairs"] == 7 * 6
     assert np.isfinite(with_nan.to_numpy()).all()
     assert np.isnan(holed[0]).all() and not np.isnan(W).any()  # inputs untouched
+
+
+def test_graph_similarity_nan_free_results_unchanged():
+    # Values computed before the NaN rule was rewritten: NaN-free input keeps them
+    # to the last bit (same permutations, same pairs).
+    rng = np.random.default_rng(7)
+    A = (rng.random((10, 10)) < 0.3) * rng.integers(1, 5, (10, 10)).astype(float)
+    np.fill_diagonal(A, 0.0)
+    W = A + rng.normal(0, 1.0, A.shape)
+    scores = graph_similarity(W, A, n_shuffles=40, random_state=1)
+    expected = {
+        "inferred": [0.9653145208700764, 0.7572927509351491],
+        "shuffled_mean": [0.5028365667254555, 0.002827552451224305],
+        "shuffled_sd": [0.0671424437029138, 0.10723854513247343],
+        "p_value": [0.024390243902439025, 0.024390243902439025],
+        "n_pairs": [90, 90],
+    }
+    for column, values in expected.items():
+        assert scores[column].tolist() == values, column
+
+
+def test_graph_similarity_absent_neurons_are_left_out_of_every_shuffle():
+    # A neuron absent from the worm (NaN row and column) must be the same as a
+    # graph without it: the shuffles permute the present neurons only, so the
+    # null is scored on the very pairs the observed score is. Before, the NaN
+    # row and column moved onto other neurons' reference pairs in each shuffle.
+    A, rng = _random_graph(n=12, p=0.3, seed=2)
+    W = A + rng.normal(0, 0.7, A.shape)
+    absent = [3, 8]
+    holed = W.copy()
+    holed[absent, :] = np.nan
+    holed[:, absent] = np.nan
+    present = np.setdiff1d(np.arange(12), absent)
+    got = graph_similarity(holed, A, n_shuffles=60, random_state=4)
+    alone = graph_similarity(
+        W[np.ix_(present, present)], A[np.ix_(present, present)],
+        n_shuffles=60, random_state=4,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(got, alone)
+    assert got["n_pairs"].eq(10 * 9).all()
+    # A neuron the reference does not know (NaN row and column there) likewise.
+    unknown = A.copy()
+    unknown[absent, :] = np.nan
+    unknown[:, absent] = np.nan
+    pd.testing.assert_frame_equal(
+        graph_similarity(W, unknown, n_shuffles=60, random_state=4), alone
+    )
+
+
+def _shuffles_by_hand(W, A, n_shuffles, seed):
+    """AUROC and Spearman of every label shuffle of W, on A's known pairs only."""
+    keep = ~np.eye(len(A), dtype=bool) & ~np.isnan(A)
+    rng = np.random.RandomState(seed)
+    out = []
+    for _ in range(n_shuffles):
+        order = rng.permutation(len(W))
+        values = W[np.ix_(order, order)][keep]
+        out.append(
+            [roc_auc_score(A[keep] > 0, values), spearmanr(values, A[keep]).statistic]
+        )
+    return np.array(out)
+
+
+def test_graph_similarity_unknown_reference_pairs_stay_out_of_every_shuffle():
+    A, rng = _random_graph(n=9, p=0.35, seed=5)
+    W = A + rng.normal(0, 0.5, A.shape)
+    ref = A.copy()
+    ref[[0, 2, 6], [1, 5, 7]] = np.nan  # pairs whose synapses are unknown
+    before = ref.copy()
+    scores = graph_similarity(W, ref, n_shuffles=25, random_state=6)
+    np.testing.assert_array_equal(ref, before)
+    assert scores["n_pairs"].eq(9 * 8 - 3).all()
+    null = _shuffles_by_hand(W, ref, 25, 6)
+    np.testing.assert_allclose(scores["shuffled_mean"], null.mean(axis=0))
+    np.testing.assert_allclose(scores["shuffled_sd"], null.std(axis=0, ddof=1))
+    keep = ~np.eye(9, dtype=bool) & ~np.isnan(ref)
+    assert scores.loc["AUROC", "inferred"] == pytest.approx(
+        roc_auc_score(ref[keep] > 0, W[keep])
+    )
+
+
+@pytest.mark.parametrize(
+    "weights, adjacency, match",
+    [
+        (np.full((3, 3), np.nan), np.eye(3)[::-1], "weights is NaN for every pair"),
+        (np.ones((3, 3)), np.full((3, 3), np.nan), "adjacency is NaN for every pair"),
+        (
+            np.array([[0, 1, np.nan], [1, 0, np.nan], [np.nan, np.nan, 0]]),
+            np.array([[0, np.nan, 1], [np.nan, 0, np.nan], [1, np.nan, 0]]),
+            "fewer than 2 neurons",
+        ),
+        (
+            np.array([[0, np.nan, 1], [1, 0, 1], [1, 1, 0]]),
+            np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]),
+            r"weights is NaN at row 0, column 1 but not for the whole",
+        ),
+        (  # the only edges are those of a neuron absent from the worm
+            np.array([[0, 1, np.nan], [1, 0, np.nan], [np.nan, np.nan, 0]]),
+            np.array([[0, 0, 1], [0, 0, 1], [1, 1, 0]]),
+            "no edge",
+        ),
+    ],
+)
+def test_graph_similarity_nan_that_leaves_nothing_to_score(weights, adjacency, match):
+    with pytest.raises(ValueError, match=match):
+        graph_similarity(weights, adjacency, n_shuffles=5)
 
 
 @pytest.mark.parametrize(

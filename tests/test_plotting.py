@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +10,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
+from wormsk.experiments import summarize  # noqa: E402
 from wormsk.plotting import (  # noqa: E402
     plot_accuracy_vs_training_worms,
     plot_confusion_matrix,
@@ -173,6 +177,48 @@ def test_missing_neurons_lines_spread_baselines_and_counts(tmp_path):
     bare = plot_missing_neurons(scores, chance=None).axes[0]
     assert "chance" not in " ".join(bare.get_legend_handles_labels()[1])
     assert bare.get_ylim() == (0.0, 1.0)
+
+
+def test_missing_neurons_plots_what_summarize_reports():
+    # Unequal worms per point (3, 2 and 1) and a single-worm point, whose SD is
+    # undefined: drawn without an error bar.
+    scores = _missing_scores()
+    scores = pd.concat(
+        [scores, scores.iloc[[0]].assign(test_worms="w2", accuracy=0.5)],
+        ignore_index=True,
+    )
+    gnn_40 = scores.index[(scores["model"] == "GNN") & (scores["fraction"] == 0.4)]
+    scores = scores.drop(index=gnn_40[:1])
+    summary = summarize(scores, by=["model", "fraction"]).set_index("model")
+    ax = plot_missing_neurons(scores).axes[0]
+    by_label = dict(zip(*ax.get_legend_handles_labels()[::-1]))
+    for model, label in [("GNN", "GNN"), ("SVM+imputer", "SVM+imputer"),
+                         ("Majority class", "Majority class (baseline)")]:  # fmt: skip
+        expected = summary.loc[model].sort_values("fraction")
+        line, _, (bars,) = by_label[label].lines
+        np.testing.assert_allclose(line.get_ydata(), expected["mean"])
+        # In percent, each model dodged sideways by less than 1 %.
+        np.testing.assert_allclose(line.get_xdata(), expected["fraction"] * 100, atol=1)
+        spans = [seg[1, 1] - seg[0, 1] for seg in bars.get_segments()]
+        np.testing.assert_allclose(spans, 2 * expected["std"].fillna(0.0))
+    gnn = summary.loc["GNN"].sort_values("fraction")
+    assert gnn["n"].tolist() == [3, 2, 1] and np.isnan(gnn["std"].iloc[-1])
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0 %\n(n=3)", "20 %\n(n=2)", "40 %\n(n=2)",
+    ]  # fmt: skip
+
+
+def test_import_stays_light():
+    # The figures import wormsk.experiments (summarize) when drawn, not at import:
+    # it loads torch.
+    code = (
+        "import sys, wormsk.plotting; "
+        "print(sorted({'torch', 'wormsk.experiments'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_missing_neurons_bad_scores_name_the_column():

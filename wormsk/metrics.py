@@ -185,6 +185,27 @@ def _square(matrix, name: str) -> np.ndarray:
     return arr
 
 
+def _present_neurons(w, a, off) -> np.ndarray:
+    """Mask of the neurons not NaN in all their pairs in ``w`` or in ``a``."""
+    n = w.shape[0]
+    present = np.ones(n, dtype=bool)
+    for name, matrix in (("weights", w), ("adjacency", a)):
+        unknown = np.isnan(matrix) & off
+        if unknown[off].all():
+            raise ValueError(
+                f"{name} is NaN for every pair of distinct neurons; there is "
+                "nothing to compare."
+            )
+        present &= unknown.sum(axis=0) + unknown.sum(axis=1) < 2 * (n - 1)
+    if present.sum() < 2:
+        raise ValueError(
+            f"only {present.sum()} neuron(s) have a weight and a reference for some "
+            "pair (a neuron NaN in all its pairs in weights or adjacency is left "
+            "out); fewer than 2 neurons leave no pair to compare."
+        )
+    return present
+
+
 def graph_similarity(
     weights,
     adjacency,
@@ -209,16 +230,31 @@ def graph_similarity(
     shuffled ones means the inferred graph carries the reference's identity
     information; one within them means it does not.
 
+    **Missing values.** NaN marks what is not known, and the observed score and
+    every shuffle are computed on one and the same set of pairs:
+
+    - a neuron NaN in all its pairs (its row and column, diagonal aside) of
+      ``weights`` (absent from the worm) or of ``adjacency`` (not in the
+      reference) is left out, and the shuffles permute the other neurons among
+      themselves: the result is that of both graphs without it;
+    - a NaN pair of ``adjacency`` (an unknown synapse count) is left out; the
+      shuffles permute ``weights`` only, so it stays out of every shuffle;
+    - a NaN pair of ``weights`` whose neurons are otherwise present is refused
+      (a shuffle would move it onto other reference pairs).
+
+    ``n_pairs`` counts the pairs scored.
+
     Parameters
     ----------
     weights : array-like or DataFrame of shape (n_neurons, n_neurons)
         Inferred edge weights; ``weights[i, j]`` is the edge from neuron j to i.
-        NaN marks a pair that was not inferred (e.g. a neuron absent from the
-        worm): such pairs are left out.
+        NaN rows and columns mark neurons absent from the worm (see Missing
+        values above).
     adjacency : array-like or DataFrame of shape (n_neurons, n_neurons)
         Reference graph (e.g. :func:`wormsk.datasets.load_connectome`). When both
         are DataFrames, ``adjacency`` is aligned to ``weights``' neuron labels
-        (every label of ``weights`` must be in it).
+        (every label of ``weights`` must be in it). NaN marks an unknown pair
+        or, for a whole row and column, a neuron the reference lacks.
     n_shuffles : int, default=200
         Number of label-shuffled graphs.
     random_state : int, RandomState instance or None, default=None
@@ -230,13 +266,16 @@ def graph_similarity(
         Indexed by score (``"AUROC"``, ``"Spearman"``), with columns ``inferred``
         (the score of ``weights``), ``shuffled_mean`` and ``shuffled_sd`` (over
         the shuffles), ``p_value`` (share of shuffles scoring at least as high,
-        ``(count + 1) / (n_shuffles + 1)``) and ``n_pairs``.
+        ``(count + 1) / (n_shuffles + 1)``) and ``n_pairs`` (pairs scored, in
+        the observed graph and in every shuffle).
 
     Raises
     ------
     ValueError
         If the matrices are not square, differ in shape or labels, hold
-        infinity, or the reference has no edge or no non-edge among the pairs.
+        infinity, either is NaN for every pair, fewer than 2 neurons are known
+        on both sides, ``weights`` holds a NaN pair of two present neurons, or
+        the reference has no edge or no non-edge among the pairs scored.
 
     Examples
     --------
@@ -246,6 +285,14 @@ def graph_similarity(
     >>> scores = graph_similarity(A * 0.9 + 0.05, A, n_shuffles=20, random_state=0)
     >>> scores["inferred"].round(3).tolist()
     [1.0, 1.0]
+
+    A neuron absent from the worm is left out of the observed score and of
+    every shuffle:
+
+    >>> W = np.array([[0, 0.9, np.nan], [0.8, 0, np.nan], [np.nan] * 3])
+    >>> A = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+    >>> int(graph_similarity(W, A, n_shuffles=5, random_state=0)["n_pairs"].iloc[0])
+    2
     """
     import pandas as pd
     from scipy.stats import spearmanr
@@ -268,28 +315,36 @@ def graph_similarity(
     _check_same_shape(
         ("weights", w), ("adjacency", a), "they must describe the same neurons."
     )
-    if np.isnan(a).any():
-        raise ValueError("adjacency holds NaN; give 0 for absent edges.")
     off = ~np.eye(w.shape[0], dtype=bool)
-    edges = a[off] > 0
+    present = _present_neurons(w, a, off)
+    both = off & present[:, None] & present[None, :]
+    if np.isnan(w[both]).any():
+        row, col = np.argwhere(np.isnan(w) & both)[0]
+        raise ValueError(
+            f"weights is NaN at row {row}, column {col} but not for the whole "
+            "neuron; a label shuffle would move that pair onto other reference "
+            "pairs. Give NaN for a whole row and column (a neuron absent from the "
+            "worm) or a weight for the pair."
+        )
+    if not present.all():
+        # Out of the comparison and of the shuffles alike: the shuffles permute
+        # the remaining neurons among themselves, so every shuffle is scored on
+        # the very pairs the observed score is.
+        w, a, off = (m[np.ix_(present, present)] for m in (w, a, off))
+    known = ~np.isnan(a[off])
+    reference = a[off][known]
+    edges = reference > 0
     if edges.all() or not edges.any():
         raise ValueError(
-            "adjacency has " + ("no non-edge" if edges.all() else "no edge")
-            + " between distinct neurons; AUROC needs both."
+            "adjacency has "
+            + ("no non-edge" if edges.all() else "no edge")
+            + " among the pairs of distinct neurons known on both sides; AUROC "
+            "needs both."
         )
 
     def scores(matrix):
-        values = matrix[off]
-        keep = ~np.isnan(values)
-        if edges[keep].all() or not edges[keep].any():
-            raise ValueError(
-                "After leaving out the NaN pairs of weights, adjacency has no edge "
-                "or no non-edge among the rest; AUROC needs both."
-            )
-        return (
-            roc_auc_score(edges[keep], values[keep]),
-            spearmanr(values[keep], a[off][keep]).statistic,
-        )
+        values = matrix[off][known]
+        return roc_auc_score(edges, values), spearmanr(values, reference).statistic
 
     observed = scores(w)
     rng = check_random_state(random_state)
@@ -304,7 +359,7 @@ def graph_similarity(
             "shuffled_sd": shuffled.std(axis=0, ddof=1) if n_shuffles > 1 else np.nan,
             "p_value": ((shuffled >= np.asarray(observed)).sum(axis=0) + 1)
             / (n_shuffles + 1),
-            "n_pairs": int((~np.isnan(w[off])).sum()),
+            "n_pairs": int(known.sum()),
         },
         index=pd.Index(["AUROC", "Spearman"], name="score"),
     )

@@ -221,11 +221,13 @@ def _accuracy_figure(
     """Mean accuracy ± SD of each model against column ``x``, baselines dashed,
     chance dotted, n under each tick (``ticks`` are values of ``x``); each
     model's points are shifted by ``dodge`` x units from the previous one's."""
+    # Imported here: wormsk.experiments loads torch, which `import wormsk.plotting`
+    # should not pay for.
+    from wormsk.experiments import summarize
+
     fig = _figure((5.5, 4.2))
     ax = fig.add_subplot()
-    summary = df.groupby(["model", x], sort=False)["accuracy"].agg(
-        ["mean", "std", "count"]
-    )
+    summary = summarize(df, by=["model", x]).set_index(["model", x])
     lowest = np.inf
     models = list(dict.fromkeys(df["model"]))
     for k, model in enumerate(models):
@@ -258,7 +260,7 @@ def _accuracy_figure(
         ax.axhline(chance, color="0.3", ls=":", lw=1.5, label=f"chance ({chance:.2f})")
         bottom = chance if lowest >= chance else 0.0
     ax.set_ylim(bottom, 1.0)
-    counts = summary["count"].groupby(level=x).max()
+    counts = summary["n"].groupby(level=x).max()
     ax.set_xticks(
         ticks, [f"{label}\n(n={counts.loc[t]})" for t, label in zip(ticks, tick_labels)]
     )
