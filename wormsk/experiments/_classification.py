@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from wormsk._docs import fill_doc
+from wormsk._utils import WORM_LEVEL
 from wormsk.datasets import recording_table, split_known_neurons
 from wormsk.model_selection import LeaveWormsOut, WormBlockKFold
 
@@ -243,6 +244,60 @@ def seven_states_seen(
     return Bunch(scores=scores[SCORE_COLUMNS], preset=p)
 
 
+def _cross_study_split(X, y, X_test, y_test) -> Split:
+    """Train on all of ``X``; test on every worm of ``X_test``, one row each.
+
+    A test frame of a state absent from ``y`` could only be predicted wrong, and
+    would score how often a state occurs rather than how well it is decoded: it is
+    left out, counted per worm (``n_excluded_frames``) and said in a warning.
+    """
+    trained = np.unique(y)
+    known = np.isin(y_test, trained)
+    test_worms = X_test.index.get_level_values(WORM_LEVEL)
+    tests, emptied = [], []
+    for worm in worms_of(X_test):
+        mine = np.asarray(test_worms == worm)
+        rows = np.flatnonzero(mine & known)
+        if not rows.size:
+            emptied.append(worm)
+            continue
+        n_excluded = int(np.count_nonzero(mine & ~known))
+        meta = {"n_excluded_frames": n_excluded}
+        tests.append(HeldOut(X=X_test.iloc[rows], y=y_test[rows], meta=meta))
+    left_out = pd.Series(y_test[~known]).value_counts(sort=False)
+    said = ", ".join(f"{state}: {n}" for state, n in left_out.items())
+    if not tests:
+        raise ValueError(
+            f"No frame of test_data has a state the models are trained on "
+            f"({', '.join(trained)}); its frames are {said}. Map test_data's labels "
+            f"to trained states, or train on data that has these states."
+        )
+    if left_out.size:
+        gone = (
+            f" Worm(s) {worm_list(emptied)} had no frame of a trained state: no row."
+            if emptied else ""
+        )  # fmt: skip
+        warnings.warn(
+            f"{left_out.sum()} frames of test_data ({said}) were left out of the "
+            f"cross-study test: their states never occur in the training labels "
+            f"({', '.join(trained)}), so no model can predict them; "
+            f"n_excluded_frames counts them per test worm.{gone} To keep them, "
+            f"train on data that has these states or map them in test_data's "
+            f"labels to a trained state; to leave them out without this warning, "
+            f"label them 'nostate'.",
+            UserWarning,
+            stacklevel=3,
+        )
+    worms = worms_of(X)
+    meta = {
+        "evaluation": "cross-study",
+        "split": 0,
+        "n_train_worms": len(worms),
+        "train_worms": worm_list(worms),
+    }
+    return Split(X=X, y=y, tests=tuple(tests), meta=meta)
+
+
 @fill_doc
 def four_states_unseen(
     data,
@@ -271,8 +326,9 @@ def four_states_unseen(
     the models are also trained on all worms of ``data`` and tested on every worm
     of ``test_data`` (``evaluation="cross-study"``). Both label sets are mapped
     with ``map_states(..., "four")``, which leaves out the Nichols turns and
-    quiescence (see ``wormsk.datasets.NICHOLS_TO_FOUR``); test frames of a state
-    never seen in training are left out too.
+    quiescence (see ``wormsk.datasets.NICHOLS_TO_FOUR``). Test frames of a state
+    never seen in training are left out too (no model could predict them), counted
+    in ``n_excluded_frames`` and said in a warning.
 
     Parameters
     ----------
@@ -293,10 +349,26 @@ def four_states_unseen(
         cross-study test): ``model``, ``evaluation`` ("unseen" or
         "cross-study"), ``split``, ``n_train_worms``, ``train_worms``,
         ``test_worms``, ``n_test_frames``, ``n_excluded_frames`` (0 for
-        "unseen"; NaN on the cross-study rows, which are per worm),
-        ``accuracy``, ``fit_time``. ``confusion``: ``model``, ``evaluation``,
+        "unseen"; on the cross-study rows, which are per worm, the worm's frames
+        left out for a state never seen in training), ``accuracy``,
+        ``fit_time``. ``confusion``: ``model``, ``evaluation``,
         ``n_train_worms``, ``true``, ``predicted``, ``count`` summed over
         combinations (the models', not the baseline's). ``preset``.
+
+    Warns
+    -----
+    UserWarning
+        If frames of ``test_data`` are left out of the cross-study test because
+        their state never occurs in the training labels: how many, of which
+        states, and what to do (train on data that has them, map them to a
+        trained state, or label them ``"nostate"`` to leave them out silently).
+
+    Raises
+    ------
+    ValueError
+        If ``train_sizes`` holds an impossible number of training worms, if
+        ``test_data``'s columns differ from ``data``'s, or if no frame of
+        ``test_data`` has a state seen in training.
 
     Examples
     --------
@@ -338,18 +410,7 @@ def four_states_unseen(
         )
         check_same_columns(X_all, X_t)
         X_te, y_te = task_labels(X_t, y_t, "four")
-        known = np.isin(y_te, np.unique(y4))
-        cross = HeldOut(
-            X=X_te.iloc[np.flatnonzero(known)],
-            y=y_te[known],
-            per_worm=True,
-            meta={"n_excluded_frames": np.nan},
-        )
-        splits.append(
-            Split(X=X, y=y4, tests=(cross,),
-                  meta={"evaluation": "cross-study", "split": 0,
-                        "n_train_worms": len(worms), "train_worms": worm_list(worms)})
-        )  # fmt: skip
+        splits.append(_cross_study_split(X, y4, X_te, y_te))
     outcomes = run(estimators, splits, n_jobs=n_jobs, progress=progress,
                    label="4 states, unseen worms")  # fmt: skip
     scores = _with_majority(outcomes, splits, baseline)
