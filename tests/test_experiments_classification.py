@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from wormsk import experiments as ex
-from wormsk.datasets import KATO_STATES, make_worms
+from wormsk.datasets import KATO_STATES, make_worms, map_states
 from wormsk.experiments._data import losses, without
 from wormsk.model_selection import LeaveWormsOut
 from wormsk.models import MLPClassifier
@@ -157,6 +157,17 @@ def test_cross_study_frames_of_untrained_states_are_counted_and_said(worms):
     assert "dorsal_turn" not in set(
         confusion.loc[confusion["evaluation"] == "cross-study", "true"]
     )
+    # The model sees sim1 whole (scaled by all of its frames); the 22 frames are
+    # only not scored.
+    y4 = map_states(y_train, "four")
+    train = pd.notna(y4)
+    svm = _svm()["SVM"].fit(worms.data[train], y4[train].astype(str))
+    sim1 = study2.groups == "sim1"
+    truth = map_states(study2.target[sim1], "four")
+    scored = truth != "dorsal_turn"
+    expected = np.mean(svm.predict(study2.data[sim1])[scored] == truth[scored])
+    got = cross.loc[(cross["model"] == "SVM") & (cross["test_worms"] == "sim1")]
+    assert got["accuracy"].item() == pytest.approx(expected)
 
     # A test worm with no frame of a trained state has no row, and that is said.
     only_dt = np.where(study2.groups == "sim1", "dt", study2.target)

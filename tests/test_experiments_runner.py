@@ -53,20 +53,19 @@ def test_runner_orders_outcomes_and_shares_fits_by_key(table):
     assert scores["test_worms"].tolist()[:3] == ["sim1", "sim2", "sim0"]
 
 
-def test_runner_scores_only_the_scored_rows_and_per_worm(table):
+def test_runner_scores_only_the_scored_rows(table):
     X, y = table
     rows = np.arange(0, 80, 2)
-    test = HeldOut(X.iloc[:80], y[rows], rows=rows, per_worm=True, meta={"m": 1})
+    test = HeldOut(X.iloc[:80], y[rows], rows=rows, meta={"m": 1})
     split = Split(X.iloc[80:], y[80:], (test,), {"split": 0})
     (outcome,) = run({"d": DummyClassifier(strategy="most_frequent")}, [split])
     scores = tidy([outcome], accuracy)
     labels, counts = np.unique(y[80:], return_counts=True)
     top = labels[counts.argmax()]
-    assert scores["test_worms"].tolist() == ["sim0", "sim1"]
-    assert scores["n_test_frames"].tolist() == [20, 20]
-    assert scores["m"].tolist() == [1, 1]
-    expected = [np.mean(y[rows[:20]] == top), np.mean(y[rows[20:]] == top)]
-    np.testing.assert_allclose(scores["accuracy"], expected)
+    assert scores["test_worms"].tolist() == ["sim0,sim1"]
+    assert scores["n_test_frames"].tolist() == [40]
+    assert scores["m"].tolist() == [1]
+    np.testing.assert_allclose(scores["accuracy"], [np.mean(y[rows] == top)])
 
 
 def test_summarize_groups_in_input_order():

@@ -249,21 +249,26 @@ def _cross_study_split(X, y, X_test, y_test) -> Split:
 
     A test frame of a state absent from ``y`` could only be predicted wrong, and
     would score how often a state occurs rather than how well it is decoded: it is
-    left out, counted per worm (``n_excluded_frames``) and said in a warning.
+    predicted with its worm but not scored, counted per worm
+    (``n_excluded_frames``) and said in a warning.
     """
     trained = np.unique(y)
     known = np.isin(y_test, trained)
     test_worms = X_test.index.get_level_values(WORM_LEVEL)
     tests, emptied = [], []
     for worm in worms_of(X_test):
-        mine = np.asarray(test_worms == worm)
-        rows = np.flatnonzero(mine & known)
-        if not rows.size:
+        mine = np.flatnonzero(test_worms == worm)
+        scored = np.flatnonzero(known[mine])
+        if not scored.size:
             emptied.append(worm)
             continue
-        n_excluded = int(np.count_nonzero(mine & ~known))
-        meta = {"n_excluded_frames": n_excluded}
-        tests.append(HeldOut(X=X_test.iloc[rows], y=y_test[rows], meta=meta))
+        # The model sees the whole worm (scaled by all of it); only frames of
+        # trained states are scored.
+        meta = {"n_excluded_frames": int(mine.size - scored.size)}
+        tests.append(
+            HeldOut(X=X_test.iloc[mine], y=y_test[mine][scored], rows=scored,
+                    meta=meta)
+        )  # fmt: skip
     left_out = pd.Series(y_test[~known]).value_counts(sort=False)
     said = ", ".join(f"{state}: {n}" for state, n in left_out.items())
     if not tests:

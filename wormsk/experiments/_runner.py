@@ -37,14 +37,13 @@ class HeldOut:
     ``X`` is what the model sees (e.g. the test worms' whole recordings, so that
     per-worm scaling and batch statistics come from the whole worm); ``rows``
     are the positions in ``X`` whose predictions are scored (None: all), ``y``
-    their truth. ``per_worm`` asks the scorer for one row per test worm;
-    ``meta`` holds columns of the test's rows (e.g. the share of neurons lost).
+    their truth. ``meta`` holds columns of the test's rows (e.g. the share of
+    neurons lost).
     """
 
     X: pd.DataFrame
     y: np.ndarray | None = None
     rows: np.ndarray | None = None
-    per_worm: bool = False
     meta: dict = field(default_factory=dict)
 
     def scored_worms(self) -> np.ndarray:
@@ -227,24 +226,18 @@ def worm_list(worms) -> str:
 
 
 def accuracy(outcome: Outcome) -> list[dict]:
-    """Scorer: accuracy on the scored rows (one row, or one per test worm)."""
+    """Scorer: accuracy on the scored rows (one row)."""
     test = outcome.test
     y_pred = np.asarray(outcome.prediction, dtype=object)
     if test.rows is not None:
         y_pred = y_pred[test.rows]
-    worms = test.scored_worms()
-    if test.per_worm:
-        parts = [(str(w), worms == w) for w in pd.unique(worms)]
-    else:
-        parts = [(worm_list(worms), np.ones(len(worms), dtype=bool))]
     return [
         {
-            "test_worms": name,
+            "test_worms": worm_list(test.scored_worms()),
             **test.meta,
-            "n_test_frames": int(mask.sum()),
-            "accuracy": float(np.mean(y_pred[mask] == test.y[mask])),
+            "n_test_frames": len(y_pred),
+            "accuracy": float(np.mean(y_pred == test.y)),
         }
-        for name, mask in parts
     ]
 
 
