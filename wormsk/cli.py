@@ -1425,5 +1425,26 @@ def _save_figure(folder: Path, figure: _Figure) -> bool:
     return True
 
 
+def run() -> None:
+    """The ``wormsk`` console command: :func:`main`, then exit with its status.
+
+    After Ctrl-C (status 130) the process ends by SIGINT on POSIX, as CPython
+    ends on an unhandled ``KeyboardInterrupt``: a calling shell or script then
+    knows the user interrupted it and stops too (a shell loop would go on after
+    a plain ``exit(130)``); the shell shows status 130 either way. It also makes
+    the ending deterministic: CPython itself ends by SIGINT, whatever the exit
+    status, when the interrupt happened to escape code that a library ran with
+    ``exec`` or ``eval`` of a string (dataclasses and namedtuples are built that
+    way), which made the status depend on where Ctrl-C landed.
+    """
+    code = main()
+    if code == 130 and os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
