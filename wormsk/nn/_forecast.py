@@ -254,20 +254,17 @@ class GRUForecaster(_Rollout):
         horizon = _check_rollout_args(
             horizon, targets, teacher_prob, batch, self.n_neurons, self.n_channels
         )
-        # One GRU step per burn-in frame, each encoded on its own so normalization
-        # statistics are always over the B frames of one time step, as in the
-        # rollout below.
         state = None
         for k in range(n_burn):
             x = step(k)
-            _, state = self.gru(self.encoder(x.flatten(1)).unsqueeze(1), state)
+            state = _gru_step(self.encoder, self.gru, x, state)
         preds = []
         for k in range(horizon):
             pred = x + torch.tanh(self.head(state[-1])).view_as(x)
             preds.append(pred)
             if k + 1 < horizon:
                 x = targets[:, k] if _teacher_forced(teacher_prob, generator) else pred
-                _, state = self.gru(self.encoder(x.flatten(1)).unsqueeze(1), state)
+                state = _gru_step(self.encoder, self.gru, x, state)
         return torch.stack(preds, dim=1)
 
 
@@ -321,9 +318,15 @@ class GRUReadout(nn.Module):
         step, _, n_burn = _burn_in(history, self.n_neurons, self.n_channels)
         state = None
         for k in range(n_burn):
-            encoded = self.encoder(step(k).flatten(1)).unsqueeze(1)
-            _, state = self.gru(encoded, state)
+            state = _gru_step(self.encoder, self.gru, step(k), state)
         return self.head(state[-1])
+
+
+def _gru_step(encoder: nn.Module, gru: nn.GRU, frames: torch.Tensor, state):
+    """The GRU state after frames (B, N, C) of one time step, encoded on their own
+    so that normalization statistics are over the B frames of that step."""
+    _, state = gru(encoder(frames.flatten(1)).unsqueeze(1), state)
+    return state
 
 
 def _burn_in(history, n_neurons: int, n_channels: int):
