@@ -362,3 +362,18 @@ def test_missing_neurons_on_partially_identified_worms_and_bad_arguments(worms):
     one = make_worms(n_worms=1, n_frames=100, random_state=0)
     with pytest.raises(ValueError, match="at least 2 worms"):
         ex.missing_neurons(one, estimators=_svm_imputer())
+
+
+def test_a_worm_with_no_usable_label_is_left_out_with_a_warning(worms):
+    # sim2 is all nostate: no frame for forward/reverse, so it cannot be tested
+    # or trained on, and the experiment says so instead of losing it quietly.
+    y = np.where(worms.groups == "sim2", "nostate", worms.target)
+    with pytest.warns(UserWarning, match=r"Worm\(s\) \['sim2'\] have no frame"):
+        scores = ex.forward_reverse(
+            worms.data, y, estimators=_svm(), preset="tiny", baseline=False
+        ).scores
+    named = ",".join(scores["test_worms"]) + "," + ",".join(scores["train_worms"])
+    assert set(named.split(",")) == {"sim0", "sim1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ex.forward_reverse(worms, estimators=_svm(), preset="tiny", baseline=False)

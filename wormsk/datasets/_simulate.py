@@ -29,11 +29,11 @@ from ._constants import (
     KATO_STATES,
     KATO_VOCABULARIES,
     NOSTATE,
-    map_states,
     neuron_list,
 )
 from ._docs import fill_doc
 from ._recordings import check_vocabulary
+from ._tables import check_nostate, state_labels
 
 # Mean dwell time (seconds) and gamma shape of every state. Forward runs last tens
 # of seconds, the rest of the motor sequence a few seconds (Kato et al. 2015, Fig. 1).
@@ -410,8 +410,7 @@ def make_worms(
             f"got {n_frames!r}."
         )
     check_vocabulary(states, KATO_VOCABULARIES)
-    if nostate not in ("drop", "label"):
-        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    check_nostate(nostate)
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number; got {fps!r}.")
     for pname, value in (
@@ -540,19 +539,16 @@ def make_worms(
     latent = pd.DataFrame(
         np.concatenate(latents), index=index, columns=list(_LATENTS), copy=False
     )
-    target = np.concatenate(targets)
+    # Relabelled as the Kato reader relabels (the simulation has no nostate).
+    mapping = "raw" if states == "kato7" else states
+    target, keep = state_labels(np.concatenate(targets), mapping, nostate)
+    if not keep.all():
+        data, latent, target, groups = (
+            data[keep], latent[keep], target[keep], groups[keep]
+        )
     target_names = list(KATO_VOCABULARIES[states])
-    if states != "kato7":
-        target = map_states(target, states)
-        excluded = target == None  # noqa: E711 (elementwise)
-        target[excluded] = NOSTATE
-        if nostate == "drop":
-            keep = ~excluded
-            data, latent, target, groups = (
-                data[keep], latent[keep], target[keep], groups[keep]
-            )
-        else:
-            target_names.append(NOSTATE)
+    if nostate == "label":
+        target_names.append(NOSTATE)
     if return_X_y:
         return data, target
     return Bunch(

@@ -185,6 +185,28 @@ def derivative(trace, fps: float) -> np.ndarray:
     return np.gradient(trace, axis=0) * fps
 
 
+def check_nostate(nostate) -> None:
+    """Refuse a ``nostate=`` other than ``"drop"`` or ``"label"``."""
+    if nostate not in ("drop", "label"):
+        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+
+
+def state_labels(labels, states, nostate: str) -> tuple[np.ndarray, np.ndarray]:
+    """Frame labels in the vocabulary of ``states``, and the frames to keep.
+
+    ``states`` is ``"raw"`` (labels as given) or a mapping for
+    :func:`map_states`; a missing label and a state the mapping leaves out
+    become ``NOSTATE``, which ``nostate="drop"`` drops and ``"label"`` keeps.
+    """
+    labels = np.asarray(labels, dtype=object)
+    labels = np.where(pd.isna(labels), NOSTATE, labels)
+    if states != "raw":
+        labels = map_states(labels, states)
+        labels[labels == None] = NOSTATE  # noqa: E711 (elementwise)
+    keep = labels != NOSTATE if nostate == "drop" else np.ones(len(labels), bool)
+    return labels, keep
+
+
 def table_from_worms(
     worms: list[WormRecording],
     neurons="intersection",
@@ -203,8 +225,7 @@ def table_from_worms(
     ``"raw"`` (labels as given) or a mapping for :func:`map_states`;
     ``vocabulary`` fixes ``target_names`` (default: the labels present, sorted).
     """
-    if nostate not in ("drop", "label"):
-        raise ValueError(f"nostate must be 'drop' or 'label'; got {nostate!r}.")
+    check_nostate(nostate)
     if not isinstance(return_X_y, (bool, np.bool_)):
         raise ValueError(f"return_X_y must be True or False; got {return_X_y!r}.")
     if not worms:
@@ -260,11 +281,7 @@ def table_from_worms(
                 raise ValueError(
                     f"Worm {w.worm}: {len(labels)} labels for {n_frames} frames."
                 )
-            labels = np.where(pd.isna(labels), NOSTATE, labels)
-            if states != "raw":
-                labels = map_states(labels, states)
-                labels[labels == None] = NOSTATE  # noqa: E711 (elementwise)
-            keep = labels != NOSTATE if nostate == "drop" else np.ones(n_frames, bool)
+            labels, keep = state_labels(labels, states, nostate)
             targets.append(labels[keep])
         blocks.append(block[keep])
         groups.append(np.full(int(keep.sum()), w.worm, dtype=object))

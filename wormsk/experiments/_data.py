@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
@@ -29,6 +31,17 @@ def task_labels(X: pd.DataFrame, y, task: str) -> tuple[pd.DataFrame, np.ndarray
     keep = np.array([m is not None for m in mapped], dtype=bool)
     if keep.sum() == 0:
         raise ValueError(f"No frame of the data has a label usable for task {task!r}.")
+    worms = X.index.get_level_values(WORM_LEVEL)
+    lost = pd.Index(pd.unique(worms[~keep])).difference(worms[keep], sort=False)
+    if len(lost):
+        warnings.warn(
+            f"Worm(s) {list(lost)} have no frame with a label usable for task "
+            f"{task!r} (every frame is nostate or a state the task leaves out), so "
+            "the experiment leaves them out. Label their frames, or drop them from "
+            "the data to say they are meant to be out.",
+            UserWarning,
+            stacklevel=3,
+        )
     return X.iloc[np.flatnonzero(keep)], np.asarray(mapped[keep], dtype=object)
 
 
